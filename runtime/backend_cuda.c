@@ -1,0 +1,143 @@
+/* The CUDA backend: one instance per device, created on selection. Every
+ * entry point sets the device first, so several backends can share a
+ * process (one per GPU). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag_backend.h"
+#include "ag_cuda_check.h"
+
+typedef struct ag_cuda_ctx {
+  int ordinal;
+} ag_cuda_ctx;
+
+ag_status ag_cuda_probe(int *count) {
+  *count = 0;
+  int driver = 0;
+  if (cudaDriverGetVersion(&driver) != cudaSuccess || driver == 0)
+    return ag_set_error(AG_ERR_DEVICE, "no CUDA driver found (libcuda is not installed or not "
+                                       "loadable on this machine)");
+  cudaError_t e = cudaGetDeviceCount(count);
+  if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice) {
+    *count = 0;
+    return ag_set_error(AG_ERR_DEVICE, "no CUDA device available: %s", cudaGetErrorString(e));
+  }
+  AG_CUDA_CHECK(e);
+  if (*count == 0) return ag_set_error(AG_ERR_DEVICE, "no CUDA device available: 0 devices found");
+  return AG_OK;
+}
+
+static int ordinal_of(ag_backend *be) { return ((ag_cuda_ctx *)be->ctx)->ordinal; }
+
+static ag_status raw_alloc(void *ctx, size_t bytes, void **ptr) {
+  AG_CUDA_CHECK(cudaSetDevice(((ag_cuda_ctx *)ctx)->ordinal));
+  AG_CUDA_CHECK(cudaMalloc(ptr, bytes));
+  return AG_OK;
+}
+
+static void raw_free(void *ctx, void *ptr) {
+  cudaSetDevice(((ag_cuda_ctx *)ctx)->ordinal);
+  cudaFree(ptr);
+}
+
+static size_t raw_free_bytes(void *ctx) {
+  size_t free_b = 0, total = 0;
+  if (cudaSetDevice(((ag_cuda_ctx *)ctx)->ordinal) != cudaSuccess) return 0;
+  if (cudaMemGetInfo(&free_b, &total) != cudaSuccess) return 0;
+  return free_b;
+}
+
+static ag_status cuda_copy(ag_backend *be, void *dst, const void *src, size_t bytes,
+                           ag_copy_kind kind, void *stream) {
+  static const enum cudaMemcpyKind kinds[] = {cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost,
+                                              cudaMemcpyDeviceToDevice};
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  if (!stream) AG_CUDA_CHECK(cudaMemcpy(dst, src, bytes, kinds[kind]));
+  else AG_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, kinds[kind], (cudaStream_t)stream));
+  return AG_OK;
+}
+
+static ag_status cuda_memset(ag_backend *be, void *dst, int value, size_t bytes, void *stream) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaMemsetAsync(dst, value, bytes, (cudaStream_t)stream));
+  if (!stream) AG_CUDA_CHECK(cudaStreamSynchronize(NULL));
+  return AG_OK;
+}
+
+static ag_status cuda_stream_create(ag_backend *be, void **stream) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaStreamCreateWithFlags((cudaStream_t *)stream, cudaStreamNonBlocking));
+  return AG_OK;
+}
+
+static void cuda_stream_destroy(ag_backend *be, void *stream) {
+  cudaSetDevice(ordinal_of(be));
+  cudaStreamDestroy((cudaStream_t)stream);
+}
+
+static ag_status cuda_event_create(ag_backend *be, void **event) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaEventCreateWithFlags((cudaEvent_t *)event, cudaEventDisableTiming));
+  return AG_OK;
+}
+
+static void cuda_event_destroy(ag_backend *be, void *event) {
+  cudaSetDevice(ordinal_of(be));
+  cudaEventDestroy((cudaEvent_t)event);
+}
+
+static ag_status cuda_event_record(ag_backend *be, void *event, void *stream) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaEventRecord((cudaEvent_t)event, (cudaStream_t)stream));
+  return AG_OK;
+}
+
+static ag_status cuda_stream_wait(ag_backend *be, void *stream, void *event) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaStreamWaitEvent((cudaStream_t)stream, (cudaEvent_t)event, 0));
+  return AG_OK;
+}
+
+static ag_status cuda_synchronize(ag_backend *be, void *stream) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  if (stream) AG_CUDA_CHECK(cudaStreamSynchronize((cudaStream_t)stream));
+  else AG_CUDA_CHECK(cudaDeviceSynchronize());
+  return AG_OK;
+}
+
+ag_status ag_cuda_backend_open(int ordinal, ag_backend **out) {
+  *out = NULL;
+  AG_CUDA_CHECK(cudaSetDevice(ordinal));
+  ag_backend *be = calloc(1, sizeof *be);
+  ag_cuda_ctx *ctx = calloc(1, sizeof *ctx);
+  if (!be || !ctx) {
+    free(be);
+    free(ctx);
+    return ag_set_error(AG_ERR_OOM, "cuda backend: out of host memory");
+  }
+  ctx->ordinal = ordinal;
+  snprintf(be->name, sizeof be->name, "cuda:%d", ordinal);
+  be->kind = AG_DEVICE_CUDA;
+  be->device = ordinal;
+  be->ctx = ctx;
+  be->ops = ag_cuda_op_table;
+  be->alloc = ag_allocator_create(be->name, (ag_raw_allocator){ctx, raw_alloc, raw_free,
+                                                               raw_free_bytes}, 0);
+  if (!be->alloc) {
+    free(be);
+    free(ctx);
+    return ag_set_error(AG_ERR_OOM, "cuda backend: out of host memory");
+  }
+  be->copy = cuda_copy;
+  be->memset = cuda_memset;
+  be->stream_create = cuda_stream_create;
+  be->stream_destroy = cuda_stream_destroy;
+  be->event_create = cuda_event_create;
+  be->event_destroy = cuda_event_destroy;
+  be->event_record = cuda_event_record;
+  be->stream_wait_event = cuda_stream_wait;
+  be->synchronize = cuda_synchronize;
+  *out = be;
+  return AG_OK;
+}

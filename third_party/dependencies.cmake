@@ -1,0 +1,75 @@
+# Every external dependency of aigc, found on the system and exposed as an
+# imported target. Nothing is downloaded: the Debian packages that provide
+# these are listed in third_party/debian-packages.txt, and the CUDA libraries
+# come with the CUDA toolkit.
+
+find_package(OpenMP REQUIRED COMPONENTS C CXX)
+find_package(ZLIB REQUIRED)
+find_package(Threads REQUIRED)
+
+# OpenBLAS (libopenblas-dev ships a CMake config).
+find_package(OpenBLAS CONFIG REQUIRED)
+add_library(ag_openblas INTERFACE)
+target_include_directories(ag_openblas INTERFACE ${OpenBLAS_INCLUDE_DIRS})
+target_link_libraries(ag_openblas INTERFACE ${OpenBLAS_LIBRARIES})
+add_library(ag::openblas ALIAS ag_openblas)
+
+# cJSON (libcjson-dev).
+find_package(cJSON CONFIG QUIET)
+find_path(AG_CJSON_INCLUDE cjson/cJSON.h REQUIRED)
+find_library(AG_CJSON_LIB cjson REQUIRED)
+add_library(ag_cjson INTERFACE)
+target_include_directories(ag_cjson INTERFACE ${AG_CJSON_INCLUDE})
+target_link_libraries(ag_cjson INTERFACE ${AG_CJSON_LIB})
+add_library(ag::cjson ALIAS ag_cjson)
+
+# stb (libstb-dev): header-only, implementation compiled once by runtime/io.
+find_path(AG_STB_INCLUDE stb_image.h PATH_SUFFIXES stb REQUIRED)
+add_library(ag_stb INTERFACE)
+target_include_directories(ag_stb INTERFACE ${AG_STB_INCLUDE})
+add_library(ag::stb ALIAS ag_stb)
+
+# MPI (libopenmpi-dev) is optional until the distributed runtime lands.
+find_package(MPI QUIET COMPONENTS C)
+
+# Fashion-MNIST (dataset-fashion-mnist).
+set(AG_FASHION_MNIST_DIR /usr/share/datasets/fashion-mnist CACHE PATH "Fashion-MNIST IDX files")
+
+# CUDA toolkit: headers are needed even without AG_CUDA, because the
+# CUDA-on-CPU emulator compiles the kernels with the host compiler against
+# cuda_fp16.h / cuda_bf16.h.
+find_package(CUDAToolkit QUIET)
+
+set(AG_HAVE_CUDA OFF)
+if(NOT AG_CUDA STREQUAL "OFF")
+  include(CheckLanguage)
+  check_language(CUDA)
+  if(CMAKE_CUDA_COMPILER AND CUDAToolkit_FOUND)
+    set(AG_HAVE_CUDA ON)
+  elseif(AG_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "AG_CUDA=ON but nvcc or the CUDA toolkit was not found")
+  endif()
+endif()
+
+if(AG_HAVE_CUDA)
+  if(NOT CMAKE_CUDA_ARCHITECTURES)
+    set(CMAKE_CUDA_ARCHITECTURES 80 90)
+  endif()
+  enable_language(CUDA)
+  set(CMAKE_CUDA_STANDARD 17)
+  set(CMAKE_CUDA_STANDARD_REQUIRED ON)
+  find_library(AG_CUDNN_LIB cudnn HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+  find_library(AG_NCCL_LIB nccl HINTS ${CUDAToolkit_LIBRARY_DIR} REQUIRED)
+  find_path(AG_CUDNN_INCLUDE cudnn.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
+  find_path(AG_NCCL_INCLUDE nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS} REQUIRED)
+  add_library(ag_cuda_libs INTERFACE)
+  target_include_directories(ag_cuda_libs INTERFACE ${AG_CUDNN_INCLUDE} ${AG_NCCL_INCLUDE})
+  target_link_libraries(ag_cuda_libs INTERFACE
+    CUDA::cudart_static CUDA::cublas CUDA::cublasLt ${AG_CUDNN_LIB} ${AG_NCCL_LIB})
+  add_library(ag::cuda ALIAS ag_cuda_libs)
+endif()
+
+set(AG_HAVE_EMU OFF)
+if(CUDAToolkit_FOUND)
+  set(AG_HAVE_EMU ON)
+endif()
