@@ -25,7 +25,9 @@
  * operations are used: +, -, *, /, sqrt and fused multiply-add, each written
  * through the AG_PX_* macros below. On the device they are the explicit
  * round-to-nearest intrinsics (__fadd_rn, __fmul_rn, ... which nvcc never
- * contracts into FMAs and which ignore --use_fast_math); on the host they are
+ * contracts into FMAs and which keep their rounding under --use_fast_math,
+ * whose flush-to-zero these transforms never meet: they produce no subnormal
+ * intermediate); on the host they are
  * plain operators and fmaf, and the project builds host code with
  * -ffp-contract=off. As a second line of defence no product here feeds a
  * plain addition (every a*b+c is an explicit fma), so a host build that does
@@ -35,13 +37,14 @@
  * from those exact operations, so their results are the same bits everywhere.
  *
  * Accuracy, measured by tests/rng/test_philox.cpp against double-precision
- * libm, exhaustively over every input the normal transform can produce:
+ * libm (the first two exhaustively, over every input the normal transform can
+ * give them):
  *   ag_philox_log on u1 = k 2^-24, k = 1..2^24:  max relative error 1.52e-7
- *     (and <= 1.01e-7 * max(|ln x|, 1) for positive normal floats in general);
+ *     (and <= 1.01e-7 * max(|ln x|, 1) over a sweep of all normal floats);
  *   ag_philox_sincos_turn, all 2^24 angles:      max relative error 1.16e-7
- *     for sin and cos (exact 0 and +-1 at multiples of pi/2);
- *   Box-Muller z = r cos / r sin:                |z - z_ref| <= 1.8e-7 r_ref
- * i.e. about 2 ulp, well inside the 1e-6 the tests require. */
+ *     for sin and cos (exactly 0 and +-1 at multiples of pi/2);
+ *   Box-Muller z = r cos / r sin, 10^6 pairs:    |z - z_ref| <= 1.8e-7 r_ref
+ * i.e. about 2 ulp; the tests require 2e-7, 1.5e-7 and 1e-6 respectively. */
 #ifndef AG_PHILOX_H
 #define AG_PHILOX_H
 

@@ -9,7 +9,11 @@
  *     __syncthreads() and the warp collectives really wait for their partners,
  *     and a barrier that can never complete is reported as a launch error;
  *   - a CUDA thread that never waits runs to completion without a context
- *     switch, which keeps barrier-free kernels fast.
+ *     switch, which keeps barrier-free kernels fast;
+ *   - threads start in order (thread 0 first), or last to first when the
+ *     environment has AG_EMU_THREAD_ORDER=reverse. A missing barrier shows up
+ *     as a wrong result when a reader runs before its writer: run tests both
+ *     ways to catch races in either direction.
  * Errors are reported the CUDA way: cudaGetLastError() returns
  * cudaErrorInvalidConfiguration or cudaErrorLaunchFailure, and
  * cudaGetErrorString(err) returns a message naming the kernel, the block and
@@ -136,7 +140,7 @@ template <class T> struct Shfl {
     std::memcpy(&bits, &var, sizeof var);
     bits = warp_collective(site, WarpArgs{WarpOp::shfl, mask, bits, mode, lane_arg, width});
     T out;
-    std::memcpy(&out, &bits, sizeof out);
+    std::memcpy(static_cast<void *>(&out), &bits, sizeof out);
     return out;
   }
 };
@@ -197,26 +201,28 @@ void launch(const LaunchSpec &spec, void (*thread_fn)(void *), void *arg);
 
 template <class Body> void invoke_body(void *body) { (*static_cast<Body *>(body))(); }
 
-template <class... P> struct Launcher {
+/* `call` is a generic lambda wrapping the kernel expression (see AG_LAUNCH),
+ * so template arguments the kernel leaves to deduction are deduced from the
+ * launch arguments, as with <<<...>>>. */
+template <class F> struct Launcher {
   LaunchSpec spec;
-  void (*kernel)(P...);
+  F call;
 
   template <class... A> void operator()(A &&...args) const {
-    static_assert(sizeof...(A) == sizeof...(P), "AG_LAUNCH: wrong number of kernel arguments");
-    /* Converted to the parameter types and copied once, like a real launch;
-     * std::apply then hands every CUDA thread its own copy, so a kernel may
-     * modify its parameters. */
-    const std::tuple<P...> params{std::forward<A>(args)...};
-    auto body = [this, &params] { std::apply(kernel, params); };
+    /* Evaluated and copied once, like a real launch; each CUDA thread then
+     * receives its own copies as the kernel's by-value parameters, so a
+     * kernel may modify its parameters. */
+    const std::tuple<std::decay_t<A>...> params{std::forward<A>(args)...};
+    auto body = [this, &params] { std::apply(call, params); };
     launch(spec, &invoke_body<decltype(body)>, &body);
   }
 };
 
-template <class Stream, class... P>
-Launcher<P...> make_launcher(const char *name, const char *file, int line, Dims grid, Dims block,
-                             long long smem, const Stream &, void (*kernel)(P...)) {
+template <class Stream, class F>
+Launcher<F> make_launcher(const char *name, const char *file, int line, Dims grid, Dims block,
+                          long long smem, const Stream &, F call) {
   /* Every launch is synchronous, so the stream only has to be evaluated. */
-  return Launcher<P...>{LaunchSpec{name, file, line, grid, block, smem}, kernel};
+  return Launcher<F>{LaunchSpec{name, file, line, grid, block, smem}, call};
 }
 
 } /* namespace ag_emu */
@@ -232,7 +238,9 @@ static constexpr int warpSize = 32;
 /* ---- Launch and dynamic shared memory ------------------------------------- */
 #define AG_LAUNCH(kernel, grid, block, smem, stream, ...)                                         \
   ::ag_emu::make_launcher(#kernel, __FILE__, __LINE__, ::ag_emu::dims(grid),                      \
-                          ::ag_emu::dims(block), (long long)(smem), (stream), kernel)(__VA_ARGS__)
+                          ::ag_emu::dims(block), (long long)(smem), (stream),                     \
+                          [&](const auto &...ag_emu_params_) { kernel(ag_emu_params_...); })(     \
+      __VA_ARGS__)
 
 /* This block's dynamic shared memory: a heap buffer of exactly the launch's
  * smem bytes, so AddressSanitizer catches an access past either end (and the

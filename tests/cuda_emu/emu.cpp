@@ -149,11 +149,16 @@ struct Launch {
   uint3 block_idx{};
   unsigned nthreads = 0;
   std::vector<ThreadRec> threads;
-  unsigned next_unstarted = 0;
+  unsigned next_unstarted = 0; /* how many threads have been started */
+  bool reverse = false;        /* start and release threads last to first */
   std::vector<unsigned> ready; /* FIFO of threads to resume: ready[ready_head..] */
   size_t ready_head = 0;
   unsigned exited = 0;
   unsigned at_barrier = 0;
+  /* Per warp, how many lanes wait at a collective: a collective can only be
+   * complete once this reaches its lane count, so most arrivals skip the
+   * check of every partner. */
+  std::vector<unsigned> warp_waiting;
   unsigned char *smem_alloc = nullptr; /* guard + smem + guard */
   size_t smem = 0;
   bool failed = false;
@@ -219,8 +224,8 @@ std::string kernel_block(const Launch &L) {
  * [target_bottom, target_bottom + target_size). Returns when someone resumes
  * `save`. Nothing in this frame changes between _setjmp and the return, so no
  * local is clobbered by the longjmp. */
-void switch_context(jmp_buf save, void **save_fake, jmp_buf target, const void *target_bottom,
-                    size_t target_size) {
+__attribute__((noinline)) void switch_context(jmp_buf save, void **save_fake, jmp_buf target,
+                                              const void *target_bottom, size_t target_size) {
   if (_setjmp(save) == 0) {
     asan_start_switch(save_fake, target_bottom, target_size);
     _longjmp(target, 1);
@@ -256,7 +261,7 @@ void fiber_entry() {
 }
 
 /* Starts `f` and returns once it has parked in fiber_main. */
-void start_fiber(Fiber *f) {
+__attribute__((noinline)) void start_fiber(Fiber *f) {
 #if AG_EMU_ASAN
   /* A fiber abandoned by a failed launch leaves poisoned frames behind. */
   ASAN_UNPOISON_MEMORY_REGION(f->stack, kStackSize);
@@ -297,10 +302,16 @@ void make_current(ThreadRec *t) {
   t->state = State::running;
 }
 
+/* The k-th thread in scheduling order. Threads start (and are released from a
+ * barrier) first to last, or last to first with AG_EMU_THREAD_ORDER=reverse:
+ * a race between threads shows only when the reader runs before the writer,
+ * so running a test both ways catches races in either direction. */
+unsigned nth(const Launch &L, unsigned k) { return L.reverse ? L.nthreads - 1 - k : k; }
+
 void run_unstarted_threads(Fiber *self) {
   Launch &L = *emu.launch;
   while (!L.failed && L.next_unstarted < L.nthreads) {
-    ThreadRec *t = &L.threads[L.next_unstarted++];
+    ThreadRec *t = &L.threads[nth(L, L.next_unstarted++)];
     t->fiber = self;
     make_current(t);
     L.thread_fn(L.arg);
@@ -327,10 +338,11 @@ void release(ThreadRec *t, uint64_t result) {
 }
 
 /* Abandons the block from inside a CUDA thread: the scheduler takes over and
- * never resumes this fiber's current frames, so no destructor below this call
- * runs. Callers therefore pass the message as a temporary, which is moved in
- * here and freed before the jump (LeakSanitizer would see it otherwise). */
-[[noreturn]] void fail(std::string message) {
+ * never resumes this fiber's current frames, so no destructor of theirs runs.
+ * Callers therefore build the message in a local of their own, in a statement
+ * of its own (so its temporaries are gone), and hand it over with std::move;
+ * its memory is freed here before the jump (LeakSanitizer would report it). */
+[[noreturn]] void fail(std::string &&message) {
   Launch &L = *emu.launch;
   L.failed = true;
   L.error = kernel_block(L) + ": " + message;
@@ -435,13 +447,16 @@ int block_barrier(const Site &site, BarrierKind kind, int pred) {
   /* Last to arrive, so no thread has exited: check they all came to this
    * very call (a barrier in a divergent branch fails here). */
   for (const ThreadRec &o : L.threads) {
-    if (!same_site(o.site, site) || o.barrier != kind)
-      fail("threads wait at different __syncthreads() calls (a barrier inside a divergent branch?): " +
-           describe_threads(L));
+    if (!same_site(o.site, site) || o.barrier != kind) {
+      std::string msg = "threads wait at different __syncthreads() calls (a barrier inside a "
+                        "divergent branch?): " +
+                        describe_threads(L);
+      fail(std::move(msg));
+    }
   }
   const uint64_t result = barrier_result(L, kind);
   L.at_barrier = 0;
-  for (ThreadRec &o : L.threads) release(&o, result);
+  for (unsigned k = 0; k < L.nthreads; ++k) release(&L.threads[nth(L, k)], result);
   return (int)result;
 }
 
@@ -477,7 +492,9 @@ void resolve_warp(Launch &L, unsigned base, unsigned group, const WarpArgs &a) {
   unsigned votes = 0;
   for (unsigned l = 0; l < kWarp; ++l)
     if ((group >> l & 1u) && L.threads[base + l].warp.value != 0) votes |= 1u << l;
-  for (unsigned l = 0; l < kWarp; ++l) {
+  L.warp_waiting[base / kWarp] -= (unsigned)__builtin_popcount(group);
+  for (unsigned k = 0; k < kWarp; ++k) {
+    const unsigned l = L.reverse ? kWarp - 1 - k : k;
     if (!(group >> l & 1u)) continue;
     ThreadRec &t = L.threads[base + l];
     uint64_t r = 0;
@@ -486,10 +503,12 @@ void resolve_warp(Launch &L, unsigned base, unsigned group, const WarpArgs &a) {
       if (t.src_lane < 0) {
         r = t.warp.value;
       } else if (!(group >> t.src_lane & 1u)) {
-        fail(format("lane %u of warp %u reads lane %d with %s (%s), but lane %d %s", l, base / kWarp,
-                    t.src_lane, t.site.op, where(t.site).c_str(), t.src_lane,
-                    base + t.src_lane >= L.nthreads ? "does not exist in the block"
-                                                    : "is not in the mask"));
+        std::string msg = format("lane %u of warp %u reads lane %d with %s (%s), but lane %d %s", l,
+                                 base / kWarp, t.src_lane, t.site.op, where(t.site).c_str(),
+                                 t.src_lane,
+                                 base + t.src_lane >= L.nthreads ? "does not exist in the block"
+                                                                 : "is not in the mask");
+        fail(std::move(msg));
       } else {
         r = L.threads[base + t.src_lane].warp.value;
       }
@@ -509,12 +528,18 @@ uint64_t warp_collective(const Site &site, const WarpArgs &args) {
   Launch &L = running_launch(site.op);
   ThreadRec *t = emu.cur;
   const unsigned lane = t->linear % kWarp, base = t->linear - lane;
-  if (!(args.mask >> lane & 1u))
-    fail(format("thread %u calls %s (%s) with mask 0x%08x, which does not include its own lane %u",
-                t->linear, site.op, where(site).c_str(), args.mask, lane));
-  if (args.op == WarpOp::shfl && !valid_width(args.width))
-    fail(format("thread %u calls %s (%s) with width %d; it must be a power of 2 from 1 to 32",
-                t->linear, site.op, where(site).c_str(), args.width));
+  if (!(args.mask >> lane & 1u)) {
+    std::string msg =
+        format("thread %u calls %s (%s) with mask 0x%08x, which does not include its own lane %u",
+               t->linear, site.op, where(site).c_str(), args.mask, lane);
+    fail(std::move(msg));
+  }
+  if (args.op == WarpOp::shfl && !valid_width(args.width)) {
+    std::string msg =
+        format("thread %u calls %s (%s) with width %d; it must be a power of 2 from 1 to 32",
+               t->linear, site.op, where(site).c_str(), args.width);
+    fail(std::move(msg));
+  }
   t->state = State::at_warp;
   t->site = site;
   t->warp = args;
@@ -522,6 +547,10 @@ uint64_t warp_collective(const Site &site, const WarpArgs &args) {
   /* Lanes past the end of the block are ignored, so a full mask works in a
    * partial last warp (reading a value from such a lane is still an error). */
   const unsigned group = args.mask & existing_lanes(L, base);
+  if (++L.warp_waiting[base / kWarp] < (unsigned)__builtin_popcount(group)) {
+    wait_for_release();
+    return t->result;
+  }
   for (unsigned l = 0; l < kWarp; ++l) {
     if (!(group >> l & 1u)) continue;
     const ThreadRec &o = L.threads[base + l];
@@ -570,6 +599,7 @@ void reset_block(Launch &L) {
   L.ready_head = 0;
   L.exited = 0;
   L.at_barrier = 0;
+  L.warp_waiting.assign((L.nthreads + kWarp - 1) / kWarp, 0);
   if (L.smem_alloc) std::memset(L.smem_alloc + kGuard, kSmemFill, L.smem);
 }
 
@@ -633,7 +663,13 @@ std::string config_error(const LaunchSpec &s) {
   return "";
 }
 
+bool reverse_order_requested() {
+  const char *order = std::getenv("AG_EMU_THREAD_ORDER");
+  return order && std::strcmp(order, "reverse") == 0;
+}
+
 void setup_launch(Launch &L, const LaunchSpec &spec) {
+  L.reverse = reverse_order_requested();
   const uint3 block{(unsigned)spec.block.x, (unsigned)spec.block.y, (unsigned)spec.block.z};
   L.nthreads = block.x * block.y * block.z;
   L.threads.resize(L.nthreads);

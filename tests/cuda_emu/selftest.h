@@ -58,8 +58,8 @@ AG_DECLARE_SELFTEST_LAUNCHERS(ag_emu_)
 #define AG_SELFTEST_INDEX_COUNT                                                                   \
   (AG_SELFTEST_GRID_X * AG_SELFTEST_GRID_Y * AG_SELFTEST_GRID_Z * AG_SELFTEST_BLOCK_X *           \
    AG_SELFTEST_BLOCK_Y * AG_SELFTEST_BLOCK_Z)
-AG_HD unsigned selftest_index_code(unsigned bx, unsigned by, unsigned bz, unsigned tx,
-                                           unsigned ty, unsigned tz) {
+AG_HD unsigned selftest_index_code(unsigned bx, unsigned by, unsigned bz, unsigned tx, unsigned ty,
+                                  unsigned tz) {
   return bx << 20 | by << 16 | bz << 12 | tx << 8 | ty << 4 | tz;
 }
 

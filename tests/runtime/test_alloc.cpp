@@ -11,6 +11,7 @@ namespace {
 
 // A fake device with a fixed capacity, counting its calls.
 struct FakeDevice {
+  explicit FakeDevice(size_t cap) : capacity(cap) {}
   size_t capacity, used = 0, allocs = 0, frees = 0;
   std::map<void *, size_t> sizes;
 };
