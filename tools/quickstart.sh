@@ -43,6 +43,8 @@ test)
   install_packages
   build build
   ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
+  # ctest does not print why a test skipped; the gpu tests skip for this reason.
+  ./build/tools/aigc info | sed -n 's/^cuda devices: *none (\(.*\))$/gpu tests skipped: \1/p'
   # The emulated kernels again with AddressSanitizer: an out-of-bounds global
   # or shared-memory access fails here. No nvcc needed for this build.
   build build-asan -DAG_CUDA=OFF -DAG_SANITIZE=address

@@ -153,3 +153,30 @@ TEST(Info, PeakTablePicksTheMostSpecificEntry) {
   EXPECT_EQ(tf, 362.0);
   EXPECT_FALSE(ag_peak_lookup("Imaginary GPU", &tf, &bw));
 }
+
+// Streams and events exist on every backend so CUDA-style code runs anywhere;
+// on the CPU the work is done when a call returns.
+TEST(Backend, StreamsAndEventsWorkOnCpu) {
+  ag_backend *be = ag_backend_cpu();
+  void *stream = nullptr, *event = nullptr;
+  ASSERT_EQ(be->stream_create(be, &stream), AG_OK);
+  ASSERT_EQ(be->event_create(be, &event), AG_OK);
+  ag_tensor *x = make_tensor(be, AG_F32, {4}, {1, 2, 3, 4});
+  ag_tensor *y = ag_tensor_new(be, AG_F32, 1, x->shape);
+  ag_op_call call{};
+  call.in[0] = x;
+  call.out[0] = y;
+  call.f[0] = 2.0f;
+  call.stream = stream;
+  ASSERT_EQ(ag_op_forward(be, AG_OP_SCALE, &call), AG_OK);
+  EXPECT_EQ(be->event_record(be, event, stream), AG_OK);
+  EXPECT_EQ(be->stream_wait_event(be, nullptr, event), AG_OK);
+  EXPECT_EQ(be->synchronize(be, stream), AG_OK);
+  EXPECT_EQ(read_floats(y), (std::vector<float>{2, 4, 6, 8}));
+  EXPECT_EQ(be->memset(be, ag_tensor_data(y), 0, ag_tensor_nbytes(y), stream), AG_OK);
+  EXPECT_EQ(read_floats(y), (std::vector<float>{0, 0, 0, 0}));
+  be->event_destroy(be, event);
+  be->stream_destroy(be, stream);
+  ag_tensor_free(x);
+  ag_tensor_free(y);
+}
