@@ -31,7 +31,8 @@ struct ag_backend {
   int host_visible;     /* memory is plain host memory (cpu, emu) */
   ag_allocator *alloc;
   const ag_op_entry *ops; /* AG_OP_COUNT entries */
-  void *ctx;
+  void *ctx;              /* the backend's own state */
+  ag_kernel_ctx kernels;  /* library handles for kernels (see ag_base.h) */
 
   /* A NULL stream means the default stream; copies on it are synchronous. */
   ag_status (*copy)(ag_backend *be, void *dst, const void *src, size_t bytes, ag_copy_kind kind,

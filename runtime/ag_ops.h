@@ -1,10 +1,13 @@
-/* ag_ops.h - the op set. Each op has an id, a description used for checking
- * calls, and one entry per backend in that backend's op table. Calls are
- * checked here, once, before any backend sees them.
+/* ag_ops.h - the op set. Every op (runtime/ag_op_list.h) has an id, a shape
+ * inference function that validates a call, and one entry per backend in that
+ * backend's op table. Calls are checked here, once, before a backend sees
+ * them; the eager API of each family is in runtime/ops/<family>.h.
  *
- * Backward convention: in[] holds the forward inputs, then the forward output,
- * then the gradient of that output; out[i] receives the gradient of input i
- * (NULL when that gradient is not wanted). Gradients are written, not added. */
+ * Backward convention: in[] holds the n_in forward inputs, then the n_out
+ * forward outputs, then the n_out output gradients (output 0's is required;
+ * a NULL one for a later output, such as saved statistics, means zero); out[i]
+ * receives the gradient of input i (NULL when it is not wanted). Gradients
+ * are written, not accumulated. */
 #ifndef AG_OPS_H
 #define AG_OPS_H
 
@@ -15,54 +18,67 @@ extern "C" {
 #endif
 
 typedef enum ag_op {
-  AG_OP_ADD,          /* y = a + b */
-  AG_OP_MUL,          /* y = a * b */
-  AG_OP_SCALE,        /* y = f[0] * a */
-  AG_OP_GELU,         /* y = gelu_tanh(x) */
-  AG_OP_SILU,         /* y = x * sigmoid(x) */
-  AG_OP_SUM,          /* y[..., 0] = sum over the last dim of x */
-  AG_OP_CONTIGUOUS,   /* y = x laid out contiguously */
-  AG_OP_FILL_UNIFORM, /* y ~ U[f[0], f[1]) from Philox(seed u[0], offset u[1]) */
-  AG_OP_FILL_NORMAL,  /* y ~ N(f[0], f[1]^2) from Philox(seed u[0], offset u[1]) */
+#define AG_OP(ID, name, n_in, n_out, grad, strided) AG_OP_##ID,
+#include "ag_op_list.h"
+#undef AG_OP
   AG_OP_COUNT
 } ag_op;
 
-#define AG_OP_MAX_ARGS 6
+#define AG_OP_MAX_ARGS 12
 
 typedef struct ag_op_call {
   const ag_tensor *in[AG_OP_MAX_ARGS];
   ag_tensor *out[AG_OP_MAX_ARGS];
-  float f[4];    /* float parameters */
-  uint64_t u[2]; /* integer parameters (seed, offset) */
-  void *stream;  /* backend stream; NULL for the default */
+  float f[4];      /* float parameters (scale, eps, ...) */
+  int64_t i[8];    /* integer parameters (axis, flags, strides, ...) */
+  uint64_t u[2];   /* 64-bit parameters (seed, offset) */
+  void *stream;    /* backend stream; NULL for the default */
+  ag_backend *be;  /* set by ag_op_forward / ag_op_backward */
 } ag_op_call;
+
+/* The shape and dtype an op gives an output. */
+typedef struct ag_shape {
+  ag_dtype dtype;
+  int ndim;
+  int64_t dims[AG_MAX_DIMS];
+} ag_shape;
 
 typedef struct ag_op_info {
   const char *name;
-  int n_in;          /* forward inputs */
+  int n_in, n_out;
   int differentiable;
+  unsigned strided_inputs; /* bitmask: inputs that may be non-contiguous */
 } ag_op_info;
 
 const ag_op_info *ag_op_get_info(ag_op op);
 /* Looks an op up by name; returns AG_OP_COUNT when there is none. */
 ag_op ag_op_by_name(const char *name);
 
-/* Check shapes/dtypes/backends, then run on `be`. Errors name the op. */
+/* Validates the inputs and parameters of a call and writes the n_out output
+ * shapes. Errors name the op and the offending shapes. */
+ag_status ag_op_infer(ag_op op, const ag_op_call *call, ag_shape *out);
+
+/* Check the call (inputs, outputs against ag_op_infer, backends), then run
+ * it on `be`. */
 ag_status ag_op_forward(ag_backend *be, ag_op op, const ag_op_call *call);
 ag_status ag_op_backward(ag_backend *be, ag_op op, const ag_op_call *call);
 
-/* Eager conveniences over ag_op_forward on the tensors' backend. */
-ag_status ag_add(ag_tensor *y, const ag_tensor *a, const ag_tensor *b);
-ag_status ag_mul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b);
-ag_status ag_scale(ag_tensor *y, const ag_tensor *a, float s);
-ag_status ag_gelu(ag_tensor *y, const ag_tensor *x);
-ag_status ag_silu(ag_tensor *y, const ag_tensor *x);
-ag_status ag_sum(ag_tensor *y, const ag_tensor *x);
-ag_status ag_fill_uniform(ag_tensor *y, uint64_t seed, uint64_t offset, float lo, float hi);
-ag_status ag_fill_normal(ag_tensor *y, uint64_t seed, uint64_t offset, float mean, float std);
+/* Runs a forward call on the backend of its first output. */
+ag_status ag_op_eager(ag_op op, const ag_op_call *call);
 
 #ifdef __cplusplus
 }
 #endif
+
+#include "ops/elementwise.h"
+#include "ops/reduce.h"
+#include "ops/layout.h"
+#include "ops/random.h"
+#include "ops/norm.h"
+#include "ops/softmax.h"
+#include "ops/matmul.h"
+#include "ops/conv.h"
+#include "ops/attention.h"
+#include "ops/optim.h"
 
 #endif

@@ -120,6 +120,7 @@ ag_status ag_cuda_backend_open(int ordinal, ag_backend **out) {
   snprintf(be->name, sizeof be->name, "cuda:%d", ordinal);
   be->kind = AG_DEVICE_CUDA;
   be->device = ordinal;
+  be->kernels.device = ordinal;
   be->ctx = ctx;
   be->ops = ag_cuda_op_table;
   be->alloc = ag_allocator_create(be->name, (ag_raw_allocator){ctx, raw_alloc, raw_free,

@@ -30,6 +30,17 @@ typedef enum ag_status {
   AG_ERR_KERNEL       /* a kernel misbehaved (caught by the emulator) */
 } ag_status;
 
+/* Per-device state kept between kernel calls by library-backed kernels (a
+ * cuBLASLt or cuDNN handle and its workspace). Owned by the backend, zeroed
+ * when it is created, filled lazily by the kernels that need it. */
+typedef struct ag_kernel_ctx {
+  int device;
+  void *blas;             /* e.g. cublasLtHandle_t */
+  void *blas_workspace;
+  size_t blas_workspace_bytes;
+  void *dnn;              /* e.g. cudnnHandle_t */
+} ag_kernel_ctx;
+
 size_t ag_dtype_size(ag_dtype dt);
 const char *ag_dtype_name(ag_dtype dt);
 const char *ag_status_name(ag_status st);

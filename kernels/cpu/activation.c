@@ -1,5 +1,5 @@
 /* Activations and their backward passes (gx = g * act'(x)). */
-#include "ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 #include "cpu_dtype.h"
 #include "kernels/common/ag_activation.h"
 

@@ -2,7 +2,7 @@
  * contiguous. Works on raw bytes, so every dtype is supported. */
 #include <string.h>
 
-#include "ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 
 ag_status ag_cpu_copy_strided(ag_dtype dt, const void *src, ag_strided4 l, void *dst,
                               void *stream) {

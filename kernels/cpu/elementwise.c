@@ -1,5 +1,5 @@
 /* Elementwise arithmetic on contiguous tensors of equal size. */
-#include "ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 #include "cpu_dtype.h"
 
 typedef float (*ag_binary_fn)(float, float);

@@ -1,7 +1,7 @@
 /* Row reductions. Rows are independent, so they are the unit of parallelism;
  * each row is summed in f32 by pairwise halves to keep rounding error
  * O(log n) rather than O(n). */
-#include "ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 #include "cpu_dtype.h"
 
 static float pairwise_sum(ag_dtype dt, const void *x, int64_t lo, int64_t hi) {

@@ -4,7 +4,7 @@
  * partial when offset or offset + n is not a multiple of 4. Blocks depend only
  * on (seed, block index), so the loop parallelises with no shared state and
  * the result does not depend on the thread count. */
-#include "ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 #include "cpu_dtype.h"
 #include "kernels/common/ag_philox.h"
 

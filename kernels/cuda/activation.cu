@@ -2,7 +2,7 @@
  * same formulas as the CPU kernels (kernels/common/ag_activation.h). */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
-#include "ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 #include "kernels/common/ag_activation.h"
 
 struct ag_gelu_fn {

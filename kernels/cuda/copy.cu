@@ -2,7 +2,7 @@
  * element is moved as an opaque word of its size, so every dtype works. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
-#include "ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 
 template <typename W>
 static __global__ void copy_strided_kernel(const W *src, ag_strided4 l, W *dst, int64_t n) {

@@ -1,7 +1,7 @@
 /* Elementwise arithmetic on contiguous tensors of equal size. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
-#include "ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 
 struct ag_add_fn {
   __device__ float operator()(float a, float b) const { return a + b; }

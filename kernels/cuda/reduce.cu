@@ -2,7 +2,7 @@
  * of the row in f32, then a warp-shuffle block sum. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
-#include "ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 #include "ag_cuda_reduce.h"
 
 #define AG_ROW_THREADS 256

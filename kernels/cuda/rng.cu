@@ -4,7 +4,7 @@
  * values inside [offset, offset + n); only the first and last block can be
  * partial (offset % 4 != 0, or offset + n not a multiple of 4). */
 #include "ag_cuda.h"
-#include "ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 #include "kernels/common/ag_bf16.h"
 #include "kernels/common/ag_philox.h"
 

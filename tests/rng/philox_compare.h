@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "kernels/common/ag_base.h"
-#include "kernels/cpu/ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 
 namespace ag_philox_test {
 

@@ -16,7 +16,7 @@
 
 #include "kernels/common/ag_bf16.h"
 #include "kernels/common/ag_philox.h"
-#include "kernels/cpu/ag_cpu.h"
+#include "kernels/common/ag_kernels.h"
 
 namespace {
 

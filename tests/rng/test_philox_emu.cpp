@@ -2,7 +2,7 @@
 // and run by the CUDA-on-CPU emulator must reproduce the CPU fills bit for bit.
 #include <gtest/gtest.h>
 
-#include "kernels/cuda/ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 #include "philox_compare.h"
 
 namespace pt = ag_philox_test;

@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "kernels/cuda/ag_cuda_ops.h"
+#include "kernels/common/ag_kernels.h"
 #include "philox_compare.h"
 
 namespace pt = ag_philox_test;

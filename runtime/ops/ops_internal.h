@@ -1,0 +1,28 @@
+/* ops_internal.h - what op families share: the inference functions named in
+ * ag_op_list.h and helpers for writing them. Not part of the public API. */
+#ifndef AG_OPS_INTERNAL_H
+#define AG_OPS_INTERNAL_H
+
+#include "runtime/ag_ops.h"
+
+#define AG_OP(ID, name, n_in, n_out, grad, strided)                            \
+  ag_status ag_infer_##name(const ag_op_call *c, ag_shape *out);
+#include "runtime/ag_op_list.h"
+#undef AG_OP
+
+/* The shape of an existing tensor. */
+ag_shape ag_shape_of(const ag_tensor *t);
+/* "f32[2,3]" */
+const char *ag_shape_describe(const ag_shape *s, char *buf, size_t len);
+int ag_shape_equal(const ag_shape *a, const ag_shape *b);
+
+/* Errors that name the op: "add: inputs differ: f32[2,3] vs f32[3,2]". */
+ag_status ag_op_error_shapes(const char *op, const char *what, const ag_tensor *a,
+                             const ag_tensor *b);
+/* Requires a float dtype (f32, f16, bf16). */
+ag_status ag_op_require_float(const char *op, const char *role, const ag_tensor *t);
+/* Requires equal shapes and dtypes. */
+ag_status ag_op_require_same(const char *op, const char *what, const ag_tensor *a,
+                             const ag_tensor *b);
+
+#endif

@@ -1,0 +1,72 @@
+// op_cases.h - how an op family describes its cases to the op harness
+// (tests/ops/test_ops.cpp). Each family registers a list in
+// tests/ops/cases_<family>.cpp:
+//
+//   AG_OP_CASES(norm) {
+//     OpCase c = op_case(AG_OP_LAYERNORM, "rows", {in({4, 33}), in({33}), in({33})});
+//     c.f[0] = 1e-5f;
+//     return {c};
+//   }
+//
+// The harness runs every case in every dtype listed, on every backend,
+// against the CPU: forward by NMSE (or bit for bit), backward by NMSE, and
+// in f32 the backend's gradients by central finite differences.
+#ifndef AG_OP_CASES_H
+#define AG_OP_CASES_H
+
+#include <string>
+#include <vector>
+
+#include "runtime/ag_ops.h"
+
+namespace ag_test {
+
+// Stands for "the dtype under test" in an InputSpec.
+constexpr ag_dtype kTestDtype = AG_DTYPE_COUNT;
+
+struct InputSpec {
+  std::vector<int64_t> shape;
+  ag_dtype dtype = kTestDtype;  // or a fixed dtype, e.g. AG_I32 for indices
+  float lo = -2.0f, hi = 2.0f;  // uniform range; integers are drawn from [lo, hi)
+  bool strided_view = false;    // pass a sliced, permuted view with this shape
+  bool differentiable = true;   // take its gradient in backward checks
+};
+
+struct OpCase {
+  ag_op op;
+  std::string label;  // distinguishes cases of one op in test names
+  std::vector<InputSpec> inputs;
+  float f[4] = {0, 0, 0, 0};
+  int64_t i[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  uint64_t u[2] = {0, 0};
+  std::vector<int64_t> out_shape;  // only for ops without inputs (fills)
+  std::vector<ag_dtype> dtypes = {AG_F32, AG_BF16, AG_F16};
+  bool exact = false;              // forward must match the CPU bit for bit
+  double tol_scale = 1.0;          // multiplies the per-dtype NMSE thresholds
+  std::vector<int> grad_outputs = {0};  // outputs given a random gradient
+  bool finite_differences = true;  // check f32 gradients numerically
+  double fd_eps = 1e-3, fd_atol = 2e-3, fd_rtol = 1e-2;
+};
+
+inline InputSpec in(std::vector<int64_t> shape) { return InputSpec{std::move(shape)}; }
+
+inline OpCase op_case(ag_op op, std::string label, std::vector<InputSpec> inputs) {
+  OpCase c;
+  c.op = op;
+  c.label = std::move(label);
+  c.inputs = std::move(inputs);
+  return c;
+}
+
+using CaseList = std::vector<OpCase>;
+bool register_cases(const char *family, CaseList (*make)());
+const std::vector<OpCase> &all_cases();
+
+}  // namespace ag_test
+
+#define AG_OP_CASES(family)                                                                       \
+  static ag_test::CaseList family##_cases();                                                      \
+  static const bool family##_registered = ag_test::register_cases(#family, family##_cases);      \
+  static ag_test::CaseList family##_cases()
+
+#endif
