@@ -14,3 +14,4 @@
 #include "ops/conv.list"
 #include "ops/attention.list"
 #include "ops/optim.list"
+#include "ops/embedding.list"

@@ -80,5 +80,6 @@ ag_status ag_op_eager(ag_op op, const ag_op_call *call);
 #include "ops/conv.h"
 #include "ops/attention.h"
 #include "ops/optim.h"
+#include "ops/embedding.h"
 
 #endif

@@ -34,6 +34,7 @@ extern "C" {
 #include "ag_k_conv.h"
 #include "ag_k_attention.h"
 #include "ag_k_optim.h"
+#include "ag_k_embedding.h"
 
 #ifdef __cplusplus
 }
