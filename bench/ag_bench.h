@@ -1,5 +1,5 @@
 /* ag_bench.h - timing ops on a backend. Times are medians of repeated runs
- * after a warm-up, with the device synchronised around each run. */
+ * after a warm-up. */
 #ifndef AG_BENCH_H
 #define AG_BENCH_H
 
@@ -10,17 +10,31 @@ extern "C" {
 #endif
 
 typedef struct ag_bench_row {
-  char op[32];
-  char shape[48];
-  double ms;      /* median time per run */
-  double gbps;    /* bytes moved / time */
-  double bytes;   /* bytes each run must move at minimum */
+  char op[32];      /* row name, e.g. "gelu.bwd" */
+  char kernel[32];  /* the aigc op it times */
+  int backward;
+  float f[4];       /* the op call's parameters, for peers that rerun it */
+  int64_t i[8];
+  char dtype[8];
+  char shape[160];
+  double ms;       /* median time per run */
+  double bytes;    /* bytes each run moves at minimum (inputs + outputs once) */
+  double gbps;     /* bytes / time, for memory-bound rows */
+  double tflops;   /* for compute-bound rows */
+  double pct_peak; /* of the device's spec-sheet peak; 0 when unknown */
+  char baseline[32];
+  double ratio;    /* baseline time / our time (or our GB/s / roofline GB/s) */
 } ag_bench_row;
 
-/* Runs the kernel smoke set (fills, elementwise, activation, reduction,
- * strided copy) on `be` with `n` f32 elements; writes up to `max` rows. */
+/* The kernel smoke run (fills, elementwise, activation, reduction, strided
+ * copy) on `be` with `n` f32 elements; writes up to `max` rows. */
 ag_status ag_bench_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows, int max,
                          int *count);
+
+/* Every op with a bench case (optionally only names containing `filter`)
+ * timed against its baseline; `copy_gbps` gets the measured roofline. */
+ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,
+                           int max, int *count, double *copy_gbps);
 
 #ifdef __cplusplus
 }

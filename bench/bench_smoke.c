@@ -96,6 +96,7 @@ ag_status ag_bench_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows
     ag_bench_row *r = &rows[(*count)++];
     memset(r, 0, sizeof *r);
     snprintf(r->op, sizeof r->op, "%s", cases[i].op);
+    snprintf(r->dtype, sizeof r->dtype, "f32");
     snprintf(r->shape, sizeof r->shape, "f32[%lld,1024]", (long long)(n / 1024));
     r->bytes = (double)cases[i].tensors_moved * (double)n * 4.0;
     st = time_op(&s, cases[i].fn, reps, &r->ms);

@@ -40,9 +40,13 @@ struct ag_backend {
   ag_status (*memset)(ag_backend *be, void *dst, int value, size_t bytes, void *stream);
   ag_status (*stream_create)(ag_backend *be, void **stream);
   void (*stream_destroy)(ag_backend *be, void *stream);
-  ag_status (*event_create)(ag_backend *be, void **event);
+  /* `timing`: the event will be used with event_elapsed_ms (costs more to
+   * record on CUDA, so stream-joining events leave it off). */
+  ag_status (*event_create)(ag_backend *be, void **event, int timing);
   void (*event_destroy)(ag_backend *be, void *event);
   ag_status (*event_record)(ag_backend *be, void *event, void *stream);
+  /* Milliseconds between two recorded timing events; waits for `end`. */
+  ag_status (*event_elapsed_ms)(ag_backend *be, void *start, void *end, float *ms);
   ag_status (*stream_wait_event)(ag_backend *be, void *stream, void *event);
   ag_status (*synchronize)(ag_backend *be, void *stream); /* NULL: the whole device */
 };

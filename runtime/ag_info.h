@@ -15,6 +15,7 @@ typedef struct ag_device_info {
   int sms;
   size_t memory_bytes;
   int cc_major, cc_minor;
+  size_t l2_bytes;
   double peak_bf16_tflops; /* dense tensor-core bf16, 0 when unknown */
   double peak_mem_gbps;    /* 0 when unknown */
   const char *peak_source; /* where the peaks come from */

@@ -5,11 +5,17 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ag_backend.h"
 
-/* Any non-NULL value works as a handle; nothing is ever waited on. */
-static char ag_host_handle;
+/* Any non-NULL value works as a stream handle; nothing is ever waited on. */
+static char ag_host_stream;
+
+/* A CPU event remembers when it was recorded, so timing works as on CUDA. */
+typedef struct ag_host_event {
+  double ms;
+} ag_host_event;
 
 static ag_status host_raw_alloc(void *ctx, size_t bytes, void **ptr) {
   (void)ctx;
@@ -36,16 +42,36 @@ static ag_status host_memset(ag_backend *be, void *dst, int value, size_t bytes,
   return AG_OK;
 }
 
-static ag_status host_handle_create(ag_backend *be, void **handle) {
+static ag_status host_stream_create(ag_backend *be, void **stream) {
   (void)be;
-  *handle = &ag_host_handle;
+  *stream = &ag_host_stream;
   return AG_OK;
 }
 
-static void host_handle_destroy(ag_backend *be, void *handle) { (void)be, (void)handle; }
+static void host_stream_destroy(ag_backend *be, void *stream) { (void)be, (void)stream; }
+
+static ag_status host_event_create(ag_backend *be, void **event, int timing) {
+  (void)be, (void)timing;
+  *event = calloc(1, sizeof(ag_host_event));
+  return *event ? AG_OK : ag_set_error(AG_ERR_OOM, "event: out of host memory");
+}
+
+static void host_event_destroy(ag_backend *be, void *event) {
+  (void)be;
+  free(event);
+}
 
 static ag_status host_event_record(ag_backend *be, void *event, void *stream) {
-  (void)be, (void)event, (void)stream;
+  struct timespec ts;
+  (void)be, (void)stream;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ((ag_host_event *)event)->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  return AG_OK;
+}
+
+static ag_status host_event_elapsed(ag_backend *be, void *start, void *end, float *ms) {
+  (void)be;
+  *ms = (float)(((ag_host_event *)end)->ms - ((ag_host_event *)start)->ms);
   return AG_OK;
 }
 
@@ -71,11 +97,12 @@ ag_status ag_backend_init_host(ag_backend *be, const char *name, ag_device_kind 
   if (!be->alloc) return ag_set_error(AG_ERR_OOM, "backend %s: no memory for allocator", name);
   be->copy = host_copy;
   be->memset = host_memset;
-  be->stream_create = host_handle_create;
-  be->stream_destroy = host_handle_destroy;
-  be->event_create = host_handle_create;
-  be->event_destroy = host_handle_destroy;
+  be->stream_create = host_stream_create;
+  be->stream_destroy = host_stream_destroy;
+  be->event_create = host_event_create;
+  be->event_destroy = host_event_destroy;
   be->event_record = host_event_record;
+  be->event_elapsed_ms = host_event_elapsed;
   be->stream_wait_event = host_stream_wait;
   be->synchronize = host_synchronize;
   return AG_OK;

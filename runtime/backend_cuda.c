@@ -76,9 +76,17 @@ static void cuda_stream_destroy(ag_backend *be, void *stream) {
   cudaStreamDestroy((cudaStream_t)stream);
 }
 
-static ag_status cuda_event_create(ag_backend *be, void **event) {
+static ag_status cuda_event_create(ag_backend *be, void **event, int timing) {
   AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
-  AG_CUDA_CHECK(cudaEventCreateWithFlags((cudaEvent_t *)event, cudaEventDisableTiming));
+  AG_CUDA_CHECK(cudaEventCreateWithFlags((cudaEvent_t *)event,
+                                         timing ? cudaEventDefault : cudaEventDisableTiming));
+  return AG_OK;
+}
+
+static ag_status cuda_event_elapsed(ag_backend *be, void *start, void *end, float *ms) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaEventSynchronize((cudaEvent_t)end));
+  AG_CUDA_CHECK(cudaEventElapsedTime(ms, (cudaEvent_t)start, (cudaEvent_t)end));
   return AG_OK;
 }
 
@@ -137,6 +145,7 @@ ag_status ag_cuda_backend_open(int ordinal, ag_backend **out) {
   be->event_create = cuda_event_create;
   be->event_destroy = cuda_event_destroy;
   be->event_record = cuda_event_record;
+  be->event_elapsed_ms = cuda_event_elapsed;
   be->stream_wait_event = cuda_stream_wait;
   be->synchronize = cuda_synchronize;
   *out = be;

@@ -21,6 +21,7 @@ ag_status ag_cuda_device_info(int ordinal, ag_device_info *out) {
   out->memory_bytes = p.totalGlobalMem;
   out->cc_major = p.major;
   out->cc_minor = p.minor;
+  out->l2_bytes = (size_t)p.l2CacheSize;
   if (ag_peak_lookup(p.name, &out->peak_bf16_tflops, &out->peak_mem_gbps)) {
     out->peak_source = "spec sheet";
     return AG_OK;

@@ -161,7 +161,10 @@ TEST(Backend, StreamsAndEventsWorkOnCpu) {
   ag_backend *be = ag_backend_cpu();
   void *stream = nullptr, *event = nullptr;
   ASSERT_EQ(be->stream_create(be, &stream), AG_OK);
-  ASSERT_EQ(be->event_create(be, &event), AG_OK);
+  void *start = nullptr;
+  ASSERT_EQ(be->event_create(be, &event, 1), AG_OK);
+  ASSERT_EQ(be->event_create(be, &start, 1), AG_OK);
+  ASSERT_EQ(be->event_record(be, start, stream), AG_OK);
   ag_tensor *x = make_tensor(be, AG_F32, {4}, {1, 2, 3, 4});
   ag_tensor *y = ag_tensor_new(be, AG_F32, 1, x->shape);
   ag_op_call call{};
@@ -173,10 +176,14 @@ TEST(Backend, StreamsAndEventsWorkOnCpu) {
   EXPECT_EQ(be->event_record(be, event, stream), AG_OK);
   EXPECT_EQ(be->stream_wait_event(be, nullptr, event), AG_OK);
   EXPECT_EQ(be->synchronize(be, stream), AG_OK);
+  float ms = -1.0f;
+  EXPECT_EQ(be->event_elapsed_ms(be, start, event, &ms), AG_OK);
+  EXPECT_GE(ms, 0.0f);
   EXPECT_EQ(read_floats(y), (std::vector<float>{2, 4, 6, 8}));
   EXPECT_EQ(be->memset(be, ag_tensor_data(y), 0, ag_tensor_nbytes(y), stream), AG_OK);
   EXPECT_EQ(read_floats(y), (std::vector<float>{0, 0, 0, 0}));
   be->event_destroy(be, event);
+  be->event_destroy(be, start);
   be->stream_destroy(be, stream);
   ag_tensor_free(x);
   ag_tensor_free(y);

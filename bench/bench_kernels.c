@@ -1,0 +1,303 @@
+/* `aigc-bench kernels`: each op timed on one device, with a peer measured in
+ * the same run. Times are medians of repeated runs after a warm-up, taken
+ * with backend events (CUDA events on a GPU); on a GPU the L2 cache is
+ * flushed before every run so each starts cold, as in a real pipeline.
+ *
+ * Every row reports achieved TFLOP/s (compute-bound ops) or GB/s (memory-
+ * bound ops, counting each input and output once) and a ratio against a
+ * baseline:
+ *   roofline  the device's copy bandwidth, measured here (D2D memcpy)
+ *   1 thread  the same CPU kernel on one OpenMP thread (CPU only)
+ *   <op>      another op doing the same work (e.g. math attention)
+ * and, where the device's peak is known, the percentage of that peak. */
+#include <math.h>
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag_bench.h"
+#include "runtime/ag_info.h"
+#include "runtime/ag_ops.h"
+
+#define AG_KB_MAX_IN 6
+
+typedef struct kb_input {
+  int ndim;
+  int64_t dims[4];
+  ag_dtype dtype; /* AG_DTYPE_COUNT: the case's dtype */
+} kb_input;
+
+typedef struct kb_case {
+  const char *name;
+  const char *op;
+  const char *baseline_op; /* NULL: roofline (GPU) or 1 thread (CPU) */
+  ag_dtype dtype;
+  int backward;
+  kb_input cpu[AG_KB_MAX_IN], gpu[AG_KB_MAX_IN];
+  float f[4];
+  int64_t i[8];
+  /* Floating-point work of one run (forward or backward); NULL for
+   * memory-bound ops, which report GB/s instead. */
+  double (*flops)(const ag_op_call *c, int backward);
+} kb_case;
+
+#define T AG_DTYPE_COUNT
+#define D1(a) {1, {a}, T}
+#define D2(a, b) {2, {a, b}, T}
+#define D3(a, b, c) {3, {a, b, c}, T}
+#define D4(a, b, c, d) {4, {a, b, c, d}, T}
+
+static const kb_case kb_cases[] = {
+    {"add", "add", NULL, AG_F32, 0, {D2(2048, 1024), D2(2048, 1024)},
+     {D2(16384, 4096), D2(16384, 4096)}, {0}, {0}, NULL},
+    {"gelu", "gelu", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
+    {"gelu.bwd", "gelu", NULL, AG_F32, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
+    {"sum", "sum", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
+    {"add.bf16", "add", NULL, AG_BF16, 0, {D2(2048, 1024), D2(2048, 1024)},
+     {D2(16384, 4096), D2(16384, 4096)}, {0}, {0}, NULL},
+};
+
+#undef T
+
+typedef struct kb_run {
+  ag_backend *be;
+  ag_op op;
+  ag_op_call call;       /* forward call */
+  ag_op_call bwd;        /* backward call when timing the backward */
+  ag_tensor *owned[3 * AG_OP_MAX_ARGS];
+  int n_owned;
+  double bytes;
+} kb_run;
+
+static ag_tensor *kb_new(kb_run *r, ag_dtype dt, int ndim, const int64_t *dims) {
+  ag_tensor *t = ag_tensor_new(r->be, dt, ndim, dims);
+  if (t) r->owned[r->n_owned++] = t;
+  return t;
+}
+
+/* Float tensors get normal values, integer ones zeros (valid indices). */
+static ag_status kb_fill(kb_run *r, ag_tensor *t, uint64_t seed) {
+  if (t->dtype == AG_F32 || t->dtype == AG_BF16 || t->dtype == AG_F16)
+    return ag_fill_normal(t, seed, 0, 0.0f, 1.0f);
+  return r->be->memset(r->be, ag_tensor_data(t), 0, ag_tensor_nbytes(t), NULL);
+}
+
+static void kb_release(kb_run *r) {
+  for (int k = 0; k < r->n_owned; k++) ag_tensor_free(r->owned[k]);
+  r->n_owned = 0;
+}
+
+static ag_status kb_prepare(kb_run *r, const kb_case *kc, const kb_input *ins) {
+  const ag_op_info *info = ag_op_get_info(r->op);
+  ag_shape shapes[AG_OP_MAX_ARGS];
+  memset(&r->call, 0, sizeof r->call);
+  memcpy(r->call.f, kc->f, sizeof kc->f);
+  memcpy(r->call.i, kc->i, sizeof kc->i);
+  r->bytes = 0;
+  for (int k = 0; k < info->n_in; k++) {
+    ag_dtype dt = ins[k].dtype == AG_DTYPE_COUNT ? kc->dtype : ins[k].dtype;
+    ag_tensor *t = kb_new(r, dt, ins[k].ndim, ins[k].dims);
+    if (!t) return AG_ERR_OOM;
+    AG_TRY(kb_fill(r, t, 10 + (uint64_t)k));
+    r->call.in[k] = t;
+    r->bytes += (double)ag_tensor_nbytes(t);
+  }
+  AG_TRY(ag_op_infer(r->op, &r->call, shapes));
+  for (int k = 0; k < info->n_out; k++) {
+    ag_tensor *t = kb_new(r, shapes[k].dtype, shapes[k].ndim, shapes[k].dims);
+    if (!t) return AG_ERR_OOM;
+    r->call.out[k] = t;
+    r->bytes += (double)ag_tensor_nbytes(t);
+  }
+  if (!kc->backward) return AG_OK;
+  /* The backward reads the inputs, outputs and output gradients and writes
+   * the input gradients; count them all. */
+  AG_TRY(ag_op_forward(r->be, r->op, &r->call));
+  r->bwd = r->call;
+  memset(r->bwd.out, 0, sizeof r->bwd.out);
+  for (int k = 0; k < info->n_out; k++) {
+    const ag_tensor *y = r->call.out[k];
+    r->bwd.in[info->n_in + k] = y;
+    ag_tensor *g = kb_new(r, y->dtype, y->ndim, y->shape);
+    if (!g) return AG_ERR_OOM;
+    AG_TRY(kb_fill(r, g, 50 + (uint64_t)k));
+    r->bwd.in[info->n_in + info->n_out + k] = g;
+    r->bytes += (double)ag_tensor_nbytes(g);
+  }
+  for (int k = 0; k < info->n_in; k++) {
+    const ag_tensor *x = r->call.in[k];
+    if (x->dtype == AG_I32 || x->dtype == AG_U8) continue;
+    ag_tensor *g = kb_new(r, x->dtype, x->ndim, x->shape);
+    if (!g) return AG_ERR_OOM;
+    r->bwd.out[k] = g;
+    r->bytes += (double)ag_tensor_nbytes(g);
+  }
+  return AG_OK;
+}
+
+static ag_status kb_launch(kb_run *r, int backward) {
+  return backward ? ag_op_backward(r->be, r->op, &r->bwd) : ag_op_forward(r->be, r->op, &r->call);
+}
+
+static int kb_cmp(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median of `reps` timed runs after a warm-up; `flush` (GPU only) is
+ * overwritten before each run to evict the L2 cache. */
+static ag_status kb_time(kb_run *r, int backward, int reps, ag_tensor *flush, double *ms) {
+  ag_backend *be = r->be;
+  void *e0 = NULL, *e1 = NULL;
+  float *t = calloc((size_t)reps, sizeof *t);
+  ag_status st = t ? AG_OK : ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  if (st == AG_OK) st = be->event_create(be, &e0, 1);
+  if (st == AG_OK) st = be->event_create(be, &e1, 1);
+  if (st == AG_OK) st = kb_launch(r, backward);
+  for (int k = 0; k < reps && st == AG_OK; k++) {
+    if (flush) st = be->memset(be, ag_tensor_data(flush), k & 0xff, ag_tensor_nbytes(flush), NULL);
+    if (st == AG_OK) st = be->event_record(be, e0, NULL);
+    if (st == AG_OK) st = kb_launch(r, backward);
+    if (st == AG_OK) st = be->event_record(be, e1, NULL);
+    if (st == AG_OK) st = be->event_elapsed_ms(be, e0, e1, &t[k]);
+  }
+  if (st == AG_OK) {
+    qsort(t, (size_t)reps, sizeof *t, kb_cmp);
+    *ms = t[reps / 2];
+  }
+  if (e0) be->event_destroy(be, e0);
+  if (e1) be->event_destroy(be, e1);
+  free(t);
+  return st;
+}
+
+/* Device copy bandwidth (read + write), the roofline for memory-bound ops. */
+static ag_status kb_copy_bandwidth(ag_backend *be, int reps, double *gbps) {
+  int64_t n = be->kind == AG_DEVICE_CUDA ? (int64_t)1 << 28 : (int64_t)1 << 25;
+  ag_tensor *a = ag_tensor_new(be, AG_U8, 1, &n), *b = ag_tensor_new(be, AG_U8, 1, &n);
+  ag_status st = a && b ? AG_OK : AG_ERR_OOM;
+  float *t = calloc((size_t)reps, sizeof *t);
+  void *e0 = NULL, *e1 = NULL;
+  if (st == AG_OK && !t) st = ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  if (st == AG_OK) st = be->memset(be, ag_tensor_data(a), 1, (size_t)n, NULL);
+  if (st == AG_OK) st = be->event_create(be, &e0, 1);
+  if (st == AG_OK) st = be->event_create(be, &e1, 1);
+  for (int k = 0; k < reps && st == AG_OK; k++) {
+    st = be->event_record(be, e0, NULL);
+    if (st == AG_OK)
+      st = be->copy(be, ag_tensor_data(b), ag_tensor_data(a), (size_t)n, AG_COPY_D2D, NULL);
+    if (st == AG_OK) st = be->event_record(be, e1, NULL);
+    if (st == AG_OK) st = be->event_elapsed_ms(be, e0, e1, &t[k]);
+  }
+  if (st == AG_OK) {
+    qsort(t, (size_t)reps, sizeof *t, kb_cmp);
+    *gbps = 2.0 * (double)n / (t[reps / 2] * 1e6);
+  }
+  if (e0) be->event_destroy(be, e0);
+  if (e1) be->event_destroy(be, e1);
+  free(t);
+  ag_tensor_free(a);
+  ag_tensor_free(b);
+  return st;
+}
+
+static void kb_shape_text(const ag_op_call *c, int n_in, char *buf, size_t len) {
+  size_t used = 0;
+  buf[0] = '\0';
+  for (int k = 0; k < n_in && used < len; k++) {
+    char d[64];
+    used += (size_t)snprintf(buf + used, len - used, "%s%s", k ? " " : "",
+                             ag_tensor_describe(c->in[k], d, sizeof d));
+  }
+}
+
+typedef struct kb_env {
+  ag_backend *be;
+  ag_device_info dev;
+  int have_dev;
+  double copy_gbps;
+  ag_tensor *flush;
+  int reps;
+} kb_env;
+
+/* Times `kc` and, for its baseline, the peer; fills one row. */
+static ag_status kb_run_case(kb_env *env, const kb_case *kc, ag_bench_row *row) {
+  int gpu = env->be->kind == AG_DEVICE_CUDA;
+  kb_run r = {.be = env->be, .op = ag_op_by_name(kc->op)};
+  const ag_op_info *info = ag_op_get_info(r.op);
+  double ms = 0;
+  ag_status st = kb_prepare(&r, kc, gpu ? kc->gpu : kc->cpu);
+  if (st == AG_OK) st = kb_time(&r, kc->backward, env->reps, env->flush, &ms);
+  memset(row, 0, sizeof *row);
+  snprintf(row->op, sizeof row->op, "%s", kc->name);
+  snprintf(row->kernel, sizeof row->kernel, "%s", kc->op);
+  row->backward = kc->backward;
+  memcpy(row->f, kc->f, sizeof row->f);
+  memcpy(row->i, kc->i, sizeof row->i);
+  snprintf(row->dtype, sizeof row->dtype, "%s", ag_dtype_name(kc->dtype));
+  if (st == AG_OK) kb_shape_text(&r.call, info->n_in, row->shape, sizeof row->shape);
+  row->ms = ms;
+  row->bytes = r.bytes;
+  if (st == AG_OK && kc->flops) {
+    row->tflops = kc->flops(&r.call, kc->backward) / (ms * 1e9);
+    if (env->have_dev && env->dev.peak_bf16_tflops > 0)
+      row->pct_peak = 100.0 * row->tflops / env->dev.peak_bf16_tflops;
+  } else if (st == AG_OK) {
+    row->gbps = r.bytes / (ms * 1e6);
+    if (env->have_dev && env->dev.peak_mem_gbps > 0)
+      row->pct_peak = 100.0 * row->gbps / env->dev.peak_mem_gbps;
+  }
+  kb_release(&r);
+  if (st != AG_OK) return st;
+  if (kc->baseline_op) {
+    kb_run b = {.be = env->be, .op = ag_op_by_name(kc->baseline_op)};
+    double bms = 0;
+    snprintf(row->baseline, sizeof row->baseline, "%s", kc->baseline_op);
+    if (b.op == AG_OP_COUNT) return AG_OK;
+    st = kb_prepare(&b, kc, gpu ? kc->gpu : kc->cpu);
+    if (st == AG_OK) st = kb_time(&b, kc->backward, env->reps, env->flush, &bms);
+    kb_release(&b);
+    row->ratio = bms / ms;
+  } else if (!gpu) {
+    /* The same kernel on one thread: the parallel speedup. */
+    kb_run one = {.be = env->be, .op = r.op};
+    double one_ms = 0;
+    int threads = omp_get_max_threads();
+    snprintf(row->baseline, sizeof row->baseline, "1 thread");
+    omp_set_num_threads(1);
+    st = kb_prepare(&one, kc, kc->cpu);
+    if (st == AG_OK) st = kb_time(&one, kc->backward, env->reps, NULL, &one_ms);
+    omp_set_num_threads(threads);
+    kb_release(&one);
+    row->ratio = one_ms / ms;
+  } else if (!kc->flops) {
+    snprintf(row->baseline, sizeof row->baseline, "roofline");
+    row->ratio = row->gbps / env->copy_gbps;
+  }
+  return st;
+}
+
+ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,
+                           int max, int *count, double *copy_gbps) {
+  kb_env env = {.be = be, .reps = reps};
+  *count = 0;
+  env.have_dev = be->kind == AG_DEVICE_CUDA && ag_cuda_device_info(be->device, &env.dev) == AG_OK;
+  AG_TRY(kb_copy_bandwidth(be, reps, &env.copy_gbps));
+  *copy_gbps = env.copy_gbps;
+  if (env.have_dev && env.dev.l2_bytes) {
+    int64_t n = (int64_t)env.dev.l2_bytes * 2;
+    env.flush = ag_tensor_new(be, AG_U8, 1, &n);
+    if (!env.flush) return AG_ERR_OOM;
+  }
+  ag_status st = AG_OK;
+  for (size_t k = 0; k < sizeof kb_cases / sizeof kb_cases[0] && st == AG_OK; k++) {
+    const kb_case *kc = &kb_cases[k];
+    if (filter && !strstr(kc->name, filter)) continue;
+    if (ag_op_by_name(kc->op) == AG_OP_COUNT || *count == max) continue;
+    st = kb_run_case(&env, kc, &rows[*count]);
+    if (st == AG_OK) (*count)++;
+  }
+  ag_tensor_free(env.flush);
+  return st;
+}

@@ -1,0 +1,102 @@
+#!/usr/bin/python3
+"""PyTorch peer for `aigc-bench kernels`: reruns each row of an aigc JSON
+report (same op, shapes, dtype, parameters) through PyTorch on the same kind
+of device, and prints time ratios. Uses Debian's python3-torch on the CPU and
+the GPU machine's PyTorch on CUDA:
+
+    build/bench/aigc-bench kernels --json aigc.json
+    /usr/bin/python3 bench/torch_peer.py aigc.json [--device cuda]
+
+A ratio above 1 means aigc is faster. Rows whose op has no PyTorch mapping
+here are listed as skipped, never guessed.
+"""
+import argparse
+import json
+import re
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+
+DTYPES = {"f32": torch.float32, "bf16": torch.bfloat16, "f16": torch.float16, "i32": torch.int32}
+
+
+def parse_inputs(text, device):
+    tensors = []
+    for dt, dims in re.findall(r"(\w+)\[([\d,]*)\]", text):
+        shape = [int(d) for d in dims.split(",") if d]
+        if DTYPES[dt].is_floating_point:
+            tensors.append(torch.randn(shape, dtype=DTYPES[dt], device=device))
+        else:
+            tensors.append(torch.zeros(shape, dtype=DTYPES[dt], device=device))
+    return tensors
+
+
+def gelu(x):
+    return F.gelu(x, approximate="tanh")
+
+
+# op name -> (forward callable taking (inputs, f, i), differentiable input indices)
+FORWARD = {
+    "add": (lambda x, f, i: x[0] + x[1], [0, 1]),
+    "mul": (lambda x, f, i: x[0] * x[1], [0, 1]),
+    "gelu": (lambda x, f, i: gelu(x[0]), [0]),
+    "silu": (lambda x, f, i: F.silu(x[0]), [0]),
+    "sum": (lambda x, f, i: x[0].sum(-1, keepdim=True), [0]),
+}
+
+
+def timed(fn, device, reps):
+    fn()
+    times = []
+    for _ in range(reps):
+        if device == "cuda":
+            torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        fn()
+        if device == "cuda":
+            torch.cuda.synchronize()
+        times.append((time.perf_counter() - t0) * 1e3)
+    return statistics.median(times)
+
+
+def peer_ms(row, device, reps):
+    entry = FORWARD.get(row["kernel"])
+    if entry is None:
+        return None
+    fwd, grad_inputs = entry
+    xs = parse_inputs(row["shape"], device)
+    if not row["backward"]:
+        with torch.no_grad():
+            return timed(lambda: fwd(xs, row["f"], row["i"]), device, reps)
+    for k in grad_inputs:
+        xs[k].requires_grad_(True)
+    y = fwd(xs, row["f"], row["i"])
+    gy = torch.randn_like(y)
+    return timed(lambda: torch.autograd.grad(y, [xs[k] for k in grad_inputs], gy,
+                                             retain_graph=True), device, reps)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("report")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--reps", type=int, default=10)
+    args = ap.parse_args()
+    with open(args.report) as fh:
+        report = json.load(fh)
+    if args.device == "cpu":
+        torch.set_num_threads(torch.get_num_threads())
+    print(f"aigc on {report['device']}, PyTorch {torch.__version__} on {args.device}")
+    print(f"{'op':16} {'dtype':5} {'aigc ms':>9} {'torch ms':>9} {'torch/aigc':>10}")
+    for row in report["results"]:
+        ms = peer_ms(row, args.device, args.reps)
+        if ms is None:
+            print(f"{row['op']:16} {row['dtype']:5} {row['ms']:9.3f} {'-':>9} {'skipped (no mapping)':>10}")
+            continue
+        print(f"{row['op']:16} {row['dtype']:5} {row['ms']:9.3f} {ms:9.3f} {ms / row['ms']:9.2f}x")
+
+
+if __name__ == "__main__":
+    main()
