@@ -1,5 +1,8 @@
 /* ag_activation.h - activation functions and their derivatives, shared by the
- * CPU and CUDA kernels so both evaluate the same formula. */
+ * CPU and CUDA kernels (elementwise and fused epilogues) so every backend
+ * evaluates the same formula. Derivatives are taken from x, not from the
+ * forward output: elementwise kernels are memory-bound, so recomputing is free
+ * and avoids differentiating through a bf16/f16-rounded y. */
 #ifndef AG_ACTIVATION_H
 #define AG_ACTIVATION_H
 
@@ -29,6 +32,28 @@ AG_HD float ag_act_silu(float x) { return x * ag_act_sigmoid(x); }
 AG_HD float ag_act_silu_grad(float x) {
   float s = ag_act_sigmoid(x);
   return s * (1.0f + x * (1.0f - s));
+}
+
+/* PyTorch's softplus with beta = 1: above the threshold it is the identity
+ * (log1p(exp(x)) == x to f32 precision there, and exp would overflow later). */
+#define AG_SOFTPLUS_THRESHOLD 20.0f
+
+AG_HD float ag_act_softplus(float x) {
+  return x > AG_SOFTPLUS_THRESHOLD ? x : log1pf(expf(x));
+}
+
+AG_HD float ag_act_softplus_grad(float x) {
+  return x > AG_SOFTPLUS_THRESHOLD ? 1.0f : ag_act_sigmoid(x);
+}
+
+/* instant-ngp's truncated exponential (density activation): exp(x) forward,
+ * but the derivative is exp(clamp(x, -15, 15)), so one large density cannot
+ * produce an inf/huge gradient that wrecks the hash-grid training. */
+#define AG_TRUNC_EXP_LIMIT 15.0f
+
+AG_HD float ag_act_trunc_exp_grad(float x) {
+  float c = x < -AG_TRUNC_EXP_LIMIT ? -AG_TRUNC_EXP_LIMIT : x;
+  return expf(c > AG_TRUNC_EXP_LIMIT ? AG_TRUNC_EXP_LIMIT : c);
 }
 
 #endif

@@ -1,3 +1,49 @@
-/* matmul kernels: none yet. */
-#define AG_KERNELS_MATMUL(P)
+/* matmul kernels: one GEMM over a strided batch of row-major matrices,
+ *   y[p] = act(alpha * op(a[p]) @ op(b[p]) + beta * y[p] + bias)   p < batch,
+ * with op(a) [m,k] (a stored [k,m] when trans_a), op(b) [k,n] (b stored [n,k]
+ * when trans_b), bias [n] or NULL, act the epilogue. Matrices are dense
+ * (leading dimension = stored row length); a stride of 0 repeats one matrix
+ * for every p (a weight shared by the batch). bf16/f16 accumulate in f32 and
+ * round once on store. On CUDA this is cuBLASLt, whose handle and workspace
+ * live in `ctx`; the CPU ignores `ctx`.
+ *
+ * The backward pass is built from the same GEMM plus two kernels:
+ *   matmul_act_backward:  dz = g * act'(z) elementwise (dz may alias z);
+ *   matmul_bias_backward: dbias[j] = sum over rows r of dz[r, j], dz [rows, n]. */
+#include "ag_activation.h"
+
+typedef enum ag_matmul_epilogue {
+  AG_MATMUL_EPI_NONE = 0,
+  AG_MATMUL_EPI_RELU = 1,
+  AG_MATMUL_EPI_GELU = 2 /* tanh approximation, as cuBLASLt's GELU epilogue */
+} ag_matmul_epilogue;
+
+typedef struct ag_gemm {
+  int64_t m, n, k;
+  int trans_a, trans_b;
+  int64_t batch;
+  int64_t stride_a, stride_b, stride_y; /* elements between consecutive products */
+  float alpha, beta;
+  int epilogue; /* ag_matmul_epilogue */
+} ag_gemm;
+
+AG_HD float ag_matmul_act(int epilogue, float z) {
+  if (epilogue == AG_MATMUL_EPI_RELU) return z > 0.0f ? z : 0.0f;
+  if (epilogue == AG_MATMUL_EPI_GELU) return ag_act_gelu(z);
+  return z;
+}
+
+AG_HD float ag_matmul_act_grad(int epilogue, float z) {
+  if (epilogue == AG_MATMUL_EPI_RELU) return z > 0.0f ? 1.0f : 0.0f;
+  if (epilogue == AG_MATMUL_EPI_GELU) return ag_act_gelu_grad(z);
+  return 1.0f;
+}
+
+#define AG_KERNELS_MATMUL(P)                                                                      \
+  ag_status P##matmul(ag_kernel_ctx *ctx, ag_dtype dt, const ag_gemm *g, const void *a,          \
+                      const void *b, const void *bias, void *y, void *stream);                   \
+  ag_status P##matmul_act_backward(ag_dtype dt, int epilogue, const void *z, const void *g,      \
+                                   void *dz, int64_t n, void *stream);                           \
+  ag_status P##matmul_bias_backward(ag_dtype dt, const void *dz, void *dbias, int64_t rows,      \
+                                    int64_t n, void *stream);
 AG_DECLARE_KERNELS(AG_KERNELS_MATMUL)

@@ -1,48 +1,214 @@
-/* Row reductions: one block per row, each thread accumulating a strided slice
- * of the row in f32, then a warp-shuffle block sum. */
+/* Reductions over one axis of x viewed as [outer, n, inner], accumulated in
+ * f32. Two layouts:
+ *   inner == 1 (the last, contiguous axis): each row is reduced by one warp
+ *     (short rows, several rows per block) or one block (long rows), threads
+ *     striding the row so loads coalesce, then warp shuffles;
+ *   inner > 1: one thread per (outer, inner) pair walks the axis; adjacent
+ *     threads take adjacent inner positions, so every step of the walk is a
+ *     coalesced load across the warp. When there are too few pairs to fill
+ *     the GPU and the axis is long, a block takes 32 adjacent pairs instead
+ *     and its 8 warps split the walk (still coalesced along inner), meeting
+ *     in shared memory. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
 #include "kernels/common/ag_kernels.h"
 #include "ag_cuda_reduce.h"
 
-#define AG_ROW_THREADS 256
+#define AG_REDUCE_THREADS 256
+#define AG_REDUCE_WARPS (AG_REDUCE_THREADS / 32)
+/* Rows up to this long get one warp each; longer rows get a block. */
+#define AG_REDUCE_WARP_ROW_MAX 1024
+/* Inner reductions with at most this many (outer, inner) pairs and an axis at
+ * least this long split the axis over a block's warps. */
+#define AG_REDUCE_FEW_PAIRS 65536
+#define AG_REDUCE_SPLIT_AXIS_MIN 32
 
-template <typename T>
-static __global__ void sum_rows_kernel(const T *x, T *y, int64_t cols) {
-  const T *row = x + blockIdx.x * cols;
-  float acc = 0.0f;
-  for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) acc += ag_to_f32(row[c]);
-  acc = ag_block_sum(acc);
-  if (threadIdx.x == 0) y[blockIdx.x] = ag_from_f32<T>(acc);
+struct ag_sum_op {
+  static __device__ float identity() { return 0.0f; }
+  static __device__ float combine(float a, float b) { return a + b; }
+  static __device__ float warp(float v) { return ag_warp_sum(v); }
+};
+
+/* Combining keeps the earlier operand on ties; a NaN anywhere wins. */
+struct ag_max_op {
+  static __device__ float identity() { return -INFINITY; }
+  static __device__ float combine(float a, float b) { return ag_reduce_max_takes(b, a) ? b : a; }
+  static __device__ float warp(float v) {
+    for (int off = 16; off > 0; off >>= 1) v = combine(v, __shfl_xor_sync(0xffffffffu, v, off));
+    return v;
+  }
+};
+
+/* The block's combined value, valid in thread 0. blockDim.x is a multiple of
+ * 32; every thread must call it. */
+template <typename Op> static __device__ float block_reduce(float v) {
+  __shared__ float partial[32];
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  v = Op::warp(v);
+  if (lane == 0) partial[warp] = v;
+  __syncthreads();
+  if (warp == 0) v = Op::warp(lane < (int)(blockDim.x / 32) ? partial[lane] : Op::identity());
+  return v;
 }
 
-template <typename T>
-static __global__ void broadcast_rows_kernel(const T *g, T *gx, int64_t rows, int64_t cols) {
-  int64_t n = rows * cols;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x)
-    gx[i] = g[i / cols];
+/* One warp per row; a block holds AG_REDUCE_WARPS rows. `div` is n for the
+ * mean, else 1 (the same division as the CPU kernel). */
+template <typename T, typename Op>
+static __global__ void reduce_rows_warp_kernel(const T *x, T *y, int64_t rows, int64_t n,
+                                               float div) {
+  int64_t row = (int64_t)blockIdx.x * AG_REDUCE_WARPS + threadIdx.x / 32;
+  if (row >= rows) return;
+  const T *xr = x + row * n;
+  float acc = Op::identity();
+  for (int64_t a = threadIdx.x % 32; a < n; a += 32) acc = Op::combine(acc, ag_to_f32(xr[a]));
+  acc = Op::warp(acc);
+  if (threadIdx.x % 32 == 0) y[row] = ag_from_f32<T>(acc / div);
 }
 
-extern "C" ag_status AG_CUDA_SYM(sum_rows)(ag_dtype dt, const void *x, void *y, int64_t rows,
-                                           int64_t cols, void *stream) {
-  if (rows > 0x7fffffff)
-    return ag_set_error(AG_ERR_INVALID, "sum_rows: %lld rows exceed the grid limit",
-                        (long long)rows);
-  if (rows == 0) return AG_OK;
-  return ag_dispatch_float(dt, "sum_rows", [&](auto tag) {
+template <typename T, typename Op>
+static __global__ void reduce_rows_block_kernel(const T *x, T *y, int64_t n, float div) {
+  const T *xr = x + (int64_t)blockIdx.x * n;
+  float acc = Op::identity();
+  for (int64_t a = threadIdx.x; a < n; a += blockDim.x) acc = Op::combine(acc, ag_to_f32(xr[a]));
+  acc = block_reduce<Op>(acc);
+  if (threadIdx.x == 0) y[blockIdx.x] = ag_from_f32<T>(acc / div);
+}
+
+template <typename T, typename Op>
+static __global__ void reduce_inner_kernel(const T *x, T *y, int64_t outer, int64_t n,
+                                           int64_t inner, float div) {
+  for (int64_t line = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; line < outer * inner;
+       line += (int64_t)gridDim.x * blockDim.x) {
+    const T *xl = x + line / inner * n * inner + line % inner;
+    float acc = Op::identity();
+    for (int64_t a = 0; a < n; a++) acc = Op::combine(acc, ag_to_f32(xl[a * inner]));
+    y[line] = ag_from_f32<T>(acc / div);
+  }
+}
+
+/* Tiles of 32 adjacent inner positions of one outer index: lane = position,
+ * warp = which eighth of the axis (a = warp, warp + 8, ...). */
+template <typename T, typename Op>
+static __global__ void reduce_tiles_kernel(const T *x, T *y, int64_t outer, int64_t n,
+                                           int64_t inner, float div) {
+  __shared__ float partial[AG_REDUCE_WARPS][32];
+  int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  int64_t tiles_per_outer = (inner + 31) / 32;
+  for (int64_t tile = blockIdx.x; tile < outer * tiles_per_outer; tile += gridDim.x) {
+    int64_t o = tile / tiles_per_outer, i = tile % tiles_per_outer * 32 + lane;
+    float acc = Op::identity();
+    if (i < inner)
+      for (int64_t a = warp; a < n; a += AG_REDUCE_WARPS)
+        acc = Op::combine(acc, ag_to_f32(x[(o * n + a) * inner + i]));
+    partial[warp][lane] = acc;
+    __syncthreads();
+    if (warp == 0 && i < inner) {
+      for (int w = 1; w < AG_REDUCE_WARPS; w++) acc = Op::combine(acc, partial[w][lane]);
+      y[o * inner + i] = ag_from_f32<T>(acc / div);
+    }
+    __syncthreads();
+  }
+}
+
+template <typename T, typename Op>
+static void launch_reduce(const T *x, T *y, int64_t outer, int64_t n, int64_t inner, float div,
+                          void *stream) {
+  if (inner > 1 && outer * inner <= AG_REDUCE_FEW_PAIRS && n >= AG_REDUCE_SPLIT_AXIS_MIN) {
+    AG_LAUNCH((reduce_tiles_kernel<T, Op>), (unsigned)(outer * ((inner + 31) / 32)),
+              AG_REDUCE_THREADS, 0, stream, x, y, outer, n, inner, div);
+  } else if (inner > 1) {
+    AG_LAUNCH((reduce_inner_kernel<T, Op>), ag_ew_blocks(outer * inner), AG_EW_THREADS, 0, stream,
+              x, y, outer, n, inner, div);
+  } else if (n <= AG_REDUCE_WARP_ROW_MAX) {
+    AG_LAUNCH((reduce_rows_warp_kernel<T, Op>), ag_cuda_blocks(outer, AG_REDUCE_WARPS),
+              AG_REDUCE_THREADS, 0, stream, x, y, outer, n, div);
+  } else {
+    AG_LAUNCH((reduce_rows_block_kernel<T, Op>), (unsigned)outer, AG_REDUCE_THREADS, 0, stream, x,
+              y, n, div);
+  }
+}
+
+extern "C" ag_status AG_CUDA_SYM(reduce_axis)(ag_dtype dt, ag_reduce_kind kind, const void *x,
+                                              void *y, int64_t outer, int64_t n, int64_t inner,
+                                              void *stream) {
+  if (outer * inner == 0) return AG_OK;
+  if (inner == 1 && n > AG_REDUCE_WARP_ROW_MAX && outer > 0x7fffffff)
+    return ag_set_error(AG_ERR_INVALID, "reduce_axis: %lld rows exceed the grid limit",
+                        (long long)outer);
+  float div = kind == AG_REDUCE_MEAN ? (float)n : 1.0f;
+  return ag_dispatch_float(dt, "reduce_axis", [&](auto tag) {
     using T = decltype(tag);
-    AG_LAUNCH(sum_rows_kernel<T>, (unsigned)rows, AG_ROW_THREADS, 0, stream, (const T *)x,
-              (T *)y, cols);
+    if (kind == AG_REDUCE_MAX) launch_reduce<T, ag_max_op>((const T *)x, (T *)y, outer, n, inner,
+                                                           div, stream);
+    else launch_reduce<T, ag_sum_op>((const T *)x, (T *)y, outer, n, inner, div, stream);
   });
 }
 
-extern "C" ag_status AG_CUDA_SYM(broadcast_rows)(ag_dtype dt, const void *g, void *gx,
-                                                 int64_t rows, int64_t cols, void *stream) {
-  if (rows * cols == 0) return AG_OK;
-  return ag_dispatch_float(dt, "broadcast_rows", [&](auto tag) {
+/* Sum and mean: every element of a line gets the line's gradient over div. */
+template <typename T>
+static __global__ void broadcast_axis_kernel(const T *g, T *gx, int64_t total, int64_t n,
+                                             int64_t inner, float div) {
+  for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total;
+       k += (int64_t)gridDim.x * blockDim.x)
+    gx[k] = ag_from_f32<T>(ag_to_f32(g[k / (n * inner) * inner + k % inner]) / div);
+}
+
+/* Max over rows (inner == 1): one warp per row finds the first maximal
+ * element 32 at a time with a ballot, then writes the row. */
+template <typename T>
+static __global__ void max_rows_backward_kernel(const T *x, const T *y, const T *g, T *gx,
+                                                int64_t rows, int64_t n) {
+  int64_t row = (int64_t)blockIdx.x * AG_REDUCE_WARPS + threadIdx.x / 32;
+  if (row >= rows) return;
+  int lane = threadIdx.x % 32;
+  const T *xr = x + row * n;
+  float m = ag_to_f32(y[row]);
+  int64_t hit = n;
+  for (int64_t base = 0; base < n && hit == n; base += 32) {
+    int64_t a = base + lane;
+    unsigned found = __ballot_sync(0xffffffffu, a < n && ag_reduce_is_max(ag_to_f32(xr[a]), m));
+    if (found) hit = base + __ffs((int)found) - 1;
+  }
+  T gv = g[row], zero = ag_from_f32<T>(0.0f);
+  for (int64_t a = lane; a < n; a += 32) gx[row * n + a] = a == hit ? gv : zero;
+}
+
+/* Max over an inner axis: one thread per (outer, inner) pair, coalesced
+ * across inner like the forward. */
+template <typename T>
+static __global__ void max_inner_backward_kernel(const T *x, const T *y, const T *g, T *gx,
+                                                 int64_t outer, int64_t n, int64_t inner) {
+  for (int64_t line = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; line < outer * inner;
+       line += (int64_t)gridDim.x * blockDim.x) {
+    int64_t base = line / inner * n * inner + line % inner;
+    float m = ag_to_f32(y[line]);
+    T gv = g[line], zero = ag_from_f32<T>(0.0f);
+    bool found = false;
+    for (int64_t a = 0; a < n; a++) {
+      bool hit = !found && ag_reduce_is_max(ag_to_f32(x[base + a * inner]), m);
+      found = found || hit;
+      gx[base + a * inner] = hit ? gv : zero;
+    }
+  }
+}
+
+extern "C" ag_status AG_CUDA_SYM(reduce_axis_backward)(ag_dtype dt, ag_reduce_kind kind,
+                                                       const void *x, const void *y,
+                                                       const void *g, void *gx, int64_t outer,
+                                                       int64_t n, int64_t inner, void *stream) {
+  if (outer * n * inner == 0) return AG_OK;
+  float div = kind == AG_REDUCE_MEAN ? (float)n : 1.0f;
+  return ag_dispatch_float(dt, "reduce_axis_backward", [&](auto tag) {
     using T = decltype(tag);
-    AG_LAUNCH(broadcast_rows_kernel<T>, ag_ew_blocks(rows * cols), AG_EW_THREADS, 0, stream,
-              (const T *)g, (T *)gx, rows, cols);
+    if (kind != AG_REDUCE_MAX)
+      AG_LAUNCH(broadcast_axis_kernel<T>, ag_ew_blocks(outer * n * inner), AG_EW_THREADS, 0,
+                stream, (const T *)g, (T *)gx, outer * n * inner, n, inner, div);
+    else if (inner == 1)
+      AG_LAUNCH(max_rows_backward_kernel<T>, ag_cuda_blocks(outer, AG_REDUCE_WARPS),
+                AG_REDUCE_THREADS, 0, stream, (const T *)x, (const T *)y, (const T *)g, (T *)gx,
+                outer, n);
+    else
+      AG_LAUNCH(max_inner_backward_kernel<T>, ag_ew_blocks(outer * inner), AG_EW_THREADS, 0,
+                stream, (const T *)x, (const T *)y, (const T *)g, (T *)gx, outer, n, inner);
   });
 }

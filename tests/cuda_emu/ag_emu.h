@@ -469,4 +469,6 @@ cudaError_t ag_emu_cudaMemcpyAsync(void *dst, const void *src, size_t count,
                                    enum cudaMemcpyKind kind, cudaStream_t stream);
 }
 
+#include "ag_emu_wmma.h"
+
 #endif

@@ -1,15 +1,45 @@
-// Op harness cases: reductions.
+// Op harness cases: reductions over every axis position, keepdim on and off,
+// short rows (a warp per row), rows longer than a block, and inner axes both
+// short (a thread per line) and long (a block's warps split the axis).
 #include "op_cases.h"
 
 using namespace ag_test;
 
+namespace {
+
+OpCase reduction(ag_op op, const std::string &label, std::vector<int64_t> shape, int64_t axis,
+                 int64_t keepdim) {
+  OpCase c = op_case(op, label, {in(std::move(shape))});
+  c.i[0] = axis;
+  c.i[1] = keepdim;
+  return c;
+}
+
+}  // namespace
+
 AG_OP_CASES(reduce) {
-  CaseList cases = {
-      op_case(AG_OP_SUM, "row", {in({1})}),
-      op_case(AG_OP_SUM, "rows", {in({3, 33})}),
-      op_case(AG_OP_SUM, "wide", {in({2, 1500})}),
-      op_case(AG_OP_SUM, "batched", {in({2, 3, 257})}),
-  };
-  for (auto &c : cases) c.finite_differences = c.label != "wide" && c.label != "batched";
+  CaseList cases;
+  for (ag_op op : {AG_OP_SUM, AG_OP_MEAN, AG_OP_MAX}) {
+    // Every axis of a 3-d and a 4-d tensor, by positive and negative index.
+    for (int64_t axis = 0; axis < 3; axis++)
+      cases.push_back(reduction(op, "d3_a" + std::to_string(axis), {3, 5, 7}, axis, axis % 2));
+    for (int64_t axis = -4; axis < 0; axis++)
+      cases.push_back(
+          reduction(op, "d4_a" + std::to_string(axis + 4), {2, 3, 4, 5}, axis, (axis + 4) % 2));
+    cases.push_back(reduction(op, "one", {1}, 0, 1));
+    cases.push_back(reduction(op, "scalar", {9}, 0, 0));
+    cases.push_back(reduction(op, "rows", {3, 33}, -1, 1));
+    cases.push_back(reduction(op, "wide", {2, 1500}, 1, 0));     // a block per row
+    cases.push_back(reduction(op, "warp_max", {3, 1024}, 1, 1)); // the longest warp row
+    cases.push_back(reduction(op, "long_inner", {2, 300, 3}, 1, 0));  // warps split the axis
+    cases.push_back(reduction(op, "tiles", {3, 70, 37}, -2, 1));     // a partial 32-wide tile
+    cases.push_back(reduction(op, "batched", {2, 3, 257}, 2, 1));
+  }
+  // Finite differences cost two forwards per element: keep them to small shapes.
+  for (auto &c : cases) {
+    int64_t n = 1;
+    for (auto d : c.inputs[0].shape) n *= d;
+    c.finite_differences = n <= 128;
+  }
   return cases;
 }

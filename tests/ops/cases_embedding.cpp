@@ -1,0 +1,56 @@
+// Op harness cases: embedding lookup (ids of 1 to 3 dims, repeated ids so the
+// table gradient really adds) and the sinusoidal timestep embedding (even and
+// odd widths, flipped halves, custom period and shift).
+#include "op_cases.h"
+
+using namespace ag_test;
+
+namespace {
+
+OpCase lookup(const std::string &label, int64_t vocab, int64_t dim, std::vector<int64_t> ids) {
+  InputSpec id = in(std::move(ids));
+  id.dtype = AG_I32;
+  id.lo = 0;
+  id.hi = (float)vocab;
+  id.differentiable = false;
+  OpCase c = op_case(AG_OP_EMBEDDING, label, {in({vocab, dim}), id});
+  c.exact = true;
+  // The CUDA scatter-add rounds every atomic add in bf16/f16, the CPU once.
+  c.tol_scale = 10;
+  c.finite_differences = vocab * dim <= 64;
+  return c;
+}
+
+OpCase timestep(const std::string &label, int64_t n, int64_t dim, int64_t flip, float max_period,
+                float shift) {
+  InputSpec t = in({n});
+  t.lo = 0;
+  t.hi = 1000;
+  t.differentiable = false;
+  OpCase c = op_case(AG_OP_TIMESTEP_EMBEDDING, label, {t});
+  c.i[0] = dim;
+  c.i[1] = flip;
+  c.f[0] = max_period;
+  c.f[1] = shift;
+  return c;
+}
+
+}  // namespace
+
+AG_OP_CASES(embedding) {
+  // Every id hits one element: in bf16/f16 the per-add rounding of the CUDA
+  // atomics is the whole result, so only f32 is compared.
+  OpCase one = lookup("one", 1, 1, {3});
+  one.dtypes = {AG_F32};
+  return {
+      lookup("ids1", 5, 7, {9}),
+      lookup("ids2", 11, 6, {3, 4}),
+      lookup("ids3", 4, 33, {2, 3, 5}),
+      one,
+      lookup("wide", 50, 260, {2, 40}),
+      timestep("even", 5, 32, 0, 0.0f, 1.0f),
+      timestep("flip", 3, 20, 1, 0.0f, 0.0f),
+      timestep("odd", 4, 9, 0, 500.0f, 1.0f),
+      timestep("wide", 2, 320, 1, 10000.0f, 0.0f),
+  };
+}
