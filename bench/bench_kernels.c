@@ -31,7 +31,9 @@ typedef struct kb_input {
 typedef struct kb_case {
   const char *name;
   const char *op;
-  const char *baseline_op; /* NULL: roofline (GPU) or 1 thread (CPU) */
+  /* NULL: roofline (GPU) or 1 thread (CPU); "math": the attention composed
+   * of matmul + softmax + matmul, materialising the scores */
+  const char *baseline_op;
   ag_dtype dtype;
   int backward;
   kb_input cpu[AG_KB_MAX_IN], gpu[AG_KB_MAX_IN];
@@ -48,27 +50,105 @@ typedef struct kb_case {
 #define D3(a, b, c) {3, {a, b, c}, T}
 #define D4(a, b, c, d) {4, {a, b, c, d}, T}
 
+static double matmul_flops(const ag_op_call *c, int backward) {
+  const ag_tensor *a = c->in[0], *b = c->in[1];
+  double batch = 1;
+  for (int d = 0; d < a->ndim - 2; d++) batch *= (double)a->shape[d];
+  double m = (double)a->shape[a->ndim - (c->i[0] ? 1 : 2)];
+  double k = (double)a->shape[a->ndim - (c->i[0] ? 2 : 1)];
+  double n = (double)b->shape[b->ndim - (c->i[1] ? 2 : 1)];
+  return (backward ? 4.0 : 2.0) * batch * m * n * k;
+}
+
+/* FlashAttention's convention: 4*B*H*Tq*Tk*D forward (two GEMMs), halved
+ * when causal, and 2.5x that for the backward (five GEMMs of the same size,
+ * of which one recomputes S). */
+static double attention_flops(const ag_op_call *c, int backward) {
+  const ag_tensor *q = c->in[0], *k = c->in[1];
+  double f = 4.0 * (double)q->shape[0] * (double)q->shape[1] * (double)q->shape[2] *
+             (double)k->shape[2] * (double)q->shape[3];
+  if (c->i[0]) f /= 2;
+  return backward ? 2.5 * f : f;
+}
+
+static double conv2d_flops(const ag_op_call *c, int backward) {
+  const ag_tensor *x = c->in[0], *w = c->in[1];
+  int64_t s = c->i[0] ? c->i[0] : 1, p = c->i[2];
+  double ho = (double)((x->shape[2] + 2 * p - w->shape[2]) / s + 1);
+  double wo = (double)((x->shape[3] + 2 * p - w->shape[3]) / s + 1);
+  double f = 2.0 * (double)x->shape[0] * (double)w->shape[0] * ho * wo * (double)w->shape[1] *
+             (double)w->shape[2] * (double)w->shape[3];
+  return backward ? 2 * f : f;
+}
+
+#define I32(...) {__VA_ARGS__}
 static const kb_case kb_cases[] = {
+    /* memory-bound: GB/s against the measured copy roofline */
     {"add", "add", NULL, AG_F32, 0, {D2(2048, 1024), D2(2048, 1024)},
      {D2(16384, 4096), D2(16384, 4096)}, {0}, {0}, NULL},
-    {"gelu", "gelu", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
-    {"gelu.bwd", "gelu", NULL, AG_F32, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
-    {"sum", "sum", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
-    {"add.bf16", "add", NULL, AG_BF16, 0, {D2(2048, 1024), D2(2048, 1024)},
-     {D2(16384, 4096), D2(16384, 4096)}, {0}, {0}, NULL},
+    {"add.bias", "add", NULL, AG_BF16, 0, {D2(2048, 1024), D1(1024)}, {D2(16384, 4096), D1(4096)},
+     {0}, {0}, NULL},
+    {"gelu", "gelu", NULL, AG_BF16, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
+    {"gelu.bwd", "gelu", NULL, AG_BF16, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
+    {"sum.rows", "sum", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, I32(-1, 1),
+     NULL},
+    {"layernorm", "layernorm", NULL, AG_BF16, 0, {D2(2048, 1024), D1(1024), D1(1024)},
+     {D2(16384, 4096), D1(4096), D1(4096)}, {1e-5f}, {0}, NULL},
+    {"layernorm.bwd", "layernorm", NULL, AG_BF16, 1, {D2(2048, 1024), D1(1024), D1(1024)},
+     {D2(16384, 4096), D1(4096), D1(4096)}, {1e-5f}, {0}, NULL},
+    {"rmsnorm", "rmsnorm", NULL, AG_BF16, 0, {D2(2048, 1024), D1(1024)},
+     {D2(16384, 4096), D1(4096)}, {1e-5f}, {0}, NULL},
+    {"groupnorm", "groupnorm", NULL, AG_BF16, 0, {D4(4, 64, 32, 32), D1(64), D1(64)},
+     {D4(16, 256, 64, 64), D1(256), D1(256)}, {1e-5f}, I32(32), NULL},
+    {"softmax", "softmax", NULL, AG_BF16, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
+    {"softmax.bwd", "softmax", NULL, AG_BF16, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0},
+     NULL},
+    {"cross_entropy", "cross_entropy", NULL, AG_BF16, 0,
+     {D2(256, 8192), {1, {256}, AG_I32}}, {D2(8192, 50304), {1, {8192}, AG_I32}}, {0}, {0}, NULL},
+    {"adamw", "adamw", NULL, AG_F32, 0, {D1(1 << 22), D1(1 << 22), D1(1 << 22), D1(1 << 22)},
+     {D1(1 << 26), D1(1 << 26), D1(1 << 26), D1(1 << 26)}, {1e-3f, 0.9f, 0.999f, 1e-8f},
+     I32(1), NULL},
+    {"embedding", "embedding", NULL, AG_BF16, 0, {D2(8192, 256), {1, {4096}, AG_I32}},
+     {D2(50304, 1024), {1, {65536}, AG_I32}}, {0}, {0}, NULL},
+    /* compute-bound: TFLOP/s, % of the device's bf16 peak */
+    {"matmul", "matmul", NULL, AG_BF16, 0, {D2(512, 512), D2(512, 512)},
+     {D2(8192, 8192), D2(8192, 8192)}, {0}, {0}, matmul_flops},
+    {"matmul.f32", "matmul", NULL, AG_F32, 0, {D2(512, 512), D2(512, 512)},
+     {D2(4096, 4096), D2(4096, 4096)}, {0}, {0}, matmul_flops},
+    {"linear.gelu", "matmul_bias", NULL, AG_BF16, 0, {D2(512, 768), D2(768, 3072), D1(3072)},
+     {D2(8192, 4096), D2(4096, 16384), D1(16384)}, {0}, I32(0, 0, 2), matmul_flops},
+    {"matmul.bwd", "matmul", NULL, AG_BF16, 1, {D2(512, 512), D2(512, 512)},
+     {D2(8192, 8192), D2(8192, 8192)}, {0}, {0}, matmul_flops},
+    {"attention", "attention", "math", AG_BF16, 0,
+     {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
+     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, {0}, {0},
+     attention_flops},
+    {"attention.causal", "attention", "math", AG_BF16, 0,
+     {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
+     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, {0}, I32(1),
+     attention_flops},
+    {"attention.bwd", "attention", NULL, AG_BF16, 1,
+     {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
+     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, {0}, {0},
+     attention_flops},
+    {"conv2d", "conv2d", NULL, AG_BF16, 0, {D4(2, 32, 32, 32), D4(64, 32, 3, 3)},
+     {D4(32, 128, 64, 64), D4(128, 128, 3, 3)}, {0}, I32(1, 1, 1, 1), conv2d_flops},
 };
 
 #undef T
 
-typedef struct kb_run {
+typedef struct kb_run kb_run;
+struct kb_run {
   ag_backend *be;
   ag_op op;
+  ag_status (*launch)(kb_run *r); /* NULL: the op's forward or backward */
+  ag_tensor *scores, *probs, *math_out; /* for the math-attention baseline */
   ag_op_call call;       /* forward call */
   ag_op_call bwd;        /* backward call when timing the backward */
   ag_tensor *owned[3 * AG_OP_MAX_ARGS];
   int n_owned;
   double bytes;
-} kb_run;
+};
 
 static ag_tensor *kb_new(kb_run *r, ag_dtype dt, int ndim, const int64_t *dims) {
   ag_tensor *t = ag_tensor_new(r->be, dt, ndim, dims);
@@ -137,7 +217,29 @@ static ag_status kb_prepare(kb_run *r, const kb_case *kc, const kb_input *ins) {
 }
 
 static ag_status kb_launch(kb_run *r, int backward) {
+  if (r->launch) return r->launch(r);
   return backward ? ag_op_backward(r->be, r->op, &r->bwd) : ag_op_forward(r->be, r->op, &r->call);
+}
+
+/* softmax(scale * q k^T, causal) v, with the scores in memory. */
+static ag_status math_attention(kb_run *r) {
+  const ag_tensor *q = r->call.in[0], *k = r->call.in[1], *v = r->call.in[2];
+  float scale = r->call.f[0] != 0.0f ? r->call.f[0] : 1.0f / sqrtf((float)q->shape[3]);
+  AG_TRY(ag_matmul(r->scores, q, k, (ag_matmul_opts){0, 1, 0}));
+  AG_TRY(ag_softmax(r->probs, r->scores, scale, (int)r->call.i[0]));
+  return ag_matmul(r->math_out, r->probs, v, (ag_matmul_opts){0, 0, 0});
+}
+
+/* Turns a prepared attention run into its math-attention twin. */
+static ag_status kb_make_math_attention(kb_run *r) {
+  const ag_tensor *q = r->call.in[0], *k = r->call.in[1];
+  int64_t s[4] = {q->shape[0], q->shape[1], q->shape[2], k->shape[2]};
+  r->scores = kb_new(r, q->dtype, 4, s);
+  r->probs = kb_new(r, q->dtype, 4, s);
+  r->math_out = kb_new(r, q->dtype, 4, q->shape);
+  if (!r->scores || !r->probs || !r->math_out) return AG_ERR_OOM;
+  r->launch = math_attention;
+  return AG_OK;
 }
 
 static int kb_cmp(const void *a, const void *b) {
@@ -251,11 +353,13 @@ static ag_status kb_run_case(kb_env *env, const kb_case *kc, ag_bench_row *row) 
   kb_release(&r);
   if (st != AG_OK) return st;
   if (kc->baseline_op) {
-    kb_run b = {.be = env->be, .op = ag_op_by_name(kc->baseline_op)};
+    int math = strcmp(kc->baseline_op, "math") == 0;
+    kb_run b = {.be = env->be, .op = math ? r.op : ag_op_by_name(kc->baseline_op)};
     double bms = 0;
     snprintf(row->baseline, sizeof row->baseline, "%s", kc->baseline_op);
     if (b.op == AG_OP_COUNT) return AG_OK;
     st = kb_prepare(&b, kc, gpu ? kc->gpu : kc->cpu);
+    if (st == AG_OK && math) st = kb_make_math_attention(&b);
     if (st == AG_OK) st = kb_time(&b, kc->backward, env->reps, env->flush, &bms);
     kb_release(&b);
     row->ratio = bms / ms;

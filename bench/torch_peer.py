@@ -37,13 +37,57 @@ def gelu(x):
     return F.gelu(x, approximate="tanh")
 
 
+def attention(x, f, i):
+    q, k, v = x
+    scale = f[0] if f[0] else q.shape[-1] ** -0.5
+    if hasattr(F, "scaled_dot_product_attention"):
+        return F.scaled_dot_product_attention(q, k, v, is_causal=bool(i[0]), scale=scale)
+    s = (q @ k.transpose(-1, -2)) * scale
+    if i[0]:
+        tq, tk = s.shape[-2], s.shape[-1]
+        keep = torch.ones(tq, tk, dtype=torch.bool, device=s.device).tril(tk - tq)
+        s = s.masked_fill(~keep, float("-inf"))
+    return torch.softmax(s, -1) @ v
+
+
+def matmul(x, f, i):
+    a, b = x[0], x[1]
+    a = a.transpose(-1, -2) if i[0] else a
+    b = b.transpose(-1, -2) if i[1] else b
+    y = a @ b
+    if len(x) > 2:
+        y = y + x[2]
+    return [y, torch.relu(y), gelu(y)][int(i[2])]
+
+
+def adamw(x, f, i):
+    p, g, m, v = x
+    torch._foreach_mul_([m], f[1])
+    m.add_(g, alpha=1 - f[1])
+    v.mul_(f[2]).addcmul_(g, g, value=1 - f[2])
+    return p.addcdiv_(m, v.sqrt().add_(f[3]), value=-f[0])
+
+
 # op name -> (forward callable taking (inputs, f, i), differentiable input indices)
 FORWARD = {
     "add": (lambda x, f, i: x[0] + x[1], [0, 1]),
     "mul": (lambda x, f, i: x[0] * x[1], [0, 1]),
     "gelu": (lambda x, f, i: gelu(x[0]), [0]),
     "silu": (lambda x, f, i: F.silu(x[0]), [0]),
-    "sum": (lambda x, f, i: x[0].sum(-1, keepdim=True), [0]),
+    "sum": (lambda x, f, i: x[0].sum(int(i[0]), keepdim=bool(i[1])), [0]),
+    "layernorm": (lambda x, f, i: F.layer_norm(x[0], x[0].shape[-1:], x[1], x[2], f[0]), [0, 1, 2]),
+    "rmsnorm": (lambda x, f, i: x[0] * torch.rsqrt(x[0].float().pow(2).mean(-1, keepdim=True)
+                                                   + f[0]).to(x[0].dtype) * x[1], [0, 1]),
+    "groupnorm": (lambda x, f, i: F.group_norm(x[0], int(i[0]), x[1], x[2], f[0]), [0, 1, 2]),
+    "softmax": (lambda x, f, i: torch.softmax(x[0], -1), [0]),
+    "cross_entropy": (lambda x, f, i: F.cross_entropy(x[0], x[1].long(), reduction="none"), [0]),
+    "embedding": (lambda x, f, i: F.embedding(x[1].long(), x[0]), [0]),
+    "adamw": (adamw, []),
+    "matmul": (matmul, [0, 1]),
+    "matmul_bias": (matmul, [0, 1, 2]),
+    "attention": (attention, [0, 1, 2]),
+    "conv2d": (lambda x, f, i: F.conv2d(x[0], x[1], stride=int(i[0]) or 1,
+                                        padding=(int(i[2]), int(i[3]))), [0, 1]),
 }
 
 
