@@ -43,6 +43,11 @@ typedef struct ag_shape {
   int64_t dims[AG_MAX_DIMS];
 } ag_shape;
 
+/* The shape of an existing tensor. */
+ag_shape ag_shape_of(const ag_tensor *t);
+/* "f32[2,3]" into buf; returns buf. */
+const char *ag_shape_describe(const ag_shape *s, char *buf, size_t len);
+
 typedef struct ag_op_info {
   const char *name;
   int n_in, n_out;

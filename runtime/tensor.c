@@ -98,11 +98,8 @@ void *ag_tensor_data(const ag_tensor *t) {
 }
 
 const char *ag_tensor_describe(const ag_tensor *t, char *buf, size_t len) {
-  int n = snprintf(buf, len, "%s[", ag_dtype_name(t->dtype));
-  for (int i = 0; i < t->ndim && n > 0 && (size_t)n < len; i++)
-    n += snprintf(buf + n, len - (size_t)n, i ? ",%lld" : "%lld", (long long)t->shape[i]);
-  if (n > 0 && (size_t)n < len) snprintf(buf + n, len - (size_t)n, "]");
-  return buf;
+  ag_shape s = ag_shape_of(t);
+  return ag_shape_describe(&s, buf, len);
 }
 
 static ag_tensor *new_view(const ag_tensor *t) {

@@ -10,10 +10,6 @@
 #include "runtime/ag_op_list.h"
 #undef AG_OP
 
-/* The shape of an existing tensor. */
-ag_shape ag_shape_of(const ag_tensor *t);
-/* "f32[2,3]" */
-const char *ag_shape_describe(const ag_shape *s, char *buf, size_t len);
 int ag_shape_equal(const ag_shape *a, const ag_shape *b);
 
 /* Errors that name the op: "add: inputs differ: f32[2,3] vs f32[3,2]". */
