@@ -32,6 +32,13 @@ add_library(ag::stb ALIAS ag_stb)
 # MPI (libopenmpi-dev) is optional until the distributed runtime lands.
 find_package(MPI QUIET COMPONENTS C)
 
+# Python with the `safetensors` package, used only by tests that check
+# interoperability (tools/quickstart.sh installs the package).
+find_program(AG_TEST_PYTHON NAMES python3)
+if(NOT AG_TEST_PYTHON)
+  set(AG_TEST_PYTHON "")
+endif()
+
 # Fashion-MNIST (dataset-fashion-mnist).
 set(AG_FASHION_MNIST_DIR /usr/share/datasets/fashion-mnist CACHE PATH "Fashion-MNIST IDX files")
 
