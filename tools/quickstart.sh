@@ -3,6 +3,7 @@
 #   tools/quickstart.sh demo   build, then run `aigc demo` on the best device
 #   tools/quickstart.sh test   build, then run every test through ctest, plus
 #                              the emulated CUDA tests again under AddressSanitizer
+#                              (and pip-installs the Python peers some tests use)
 # Missing Debian packages (third_party/debian-packages.txt) are installed
 # when run as root; otherwise the script names them and stops.
 set -euo pipefail
@@ -27,6 +28,15 @@ install_packages() {
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Python packages that interop tests use as peers (the engine never needs
+# Python). A machine without them still passes: those tests then skip.
+install_test_python() {
+  python3 -c 'import safetensors, numpy' 2>/dev/null && return 0
+  echo "quickstart: installing Python test peers: safetensors numpy"
+  python3 -m pip install -q safetensors numpy ||
+    echo "quickstart: could not install safetensors/numpy; interop tests will skip"
+}
+
 build() { # build-dir, then extra cmake arguments
   local dir=$1; shift
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
@@ -41,6 +51,7 @@ demo)
   ;;
 test)
   install_packages
+  install_test_python
   build build
   ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
   # ctest does not print why a test skipped; the gpu tests skip for this reason.
