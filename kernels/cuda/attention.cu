@@ -213,6 +213,22 @@ __device__ __forceinline__ float row_delta(const T *dout, const T *o, const floa
   return i < tq ? s - (dlse ? dlse[i] : 0.0f) : 0.0f;
 }
 
+/* The keys a block of query rows [q0, q0 + kRows) reads under the causal
+ * and padding masks: `kv_end` bounds what any of its rows sees, `row_end`
+ * what this thread's row i sees. */
+struct QueryRows {
+  int64_t kv_end, row_end;
+};
+
+__device__ __forceinline__ QueryRows query_rows(const ag_attn_dims &d, const int32_t *kv_len,
+                                                int64_t bh, int64_t q0, int64_t i) {
+  const int64_t limit = ag_attn_key_limit(&d, kv_len, bh / d.heads);
+  const int64_t last = (q0 + kRows < d.tq ? q0 + kRows : d.tq) - 1;
+  const int64_t causal_last = ag_attn_causal_end(&d, last), causal_row = ag_attn_causal_end(&d, i);
+  return QueryRows{causal_last < limit ? causal_last : limit,
+                   causal_row < limit ? causal_row : limit};
+}
+
 template <class T, int D>
 static __global__ void __launch_bounds__(kThreads)
     attn_fwd(ag_attn_dims d, const T *q, const T *k, const T *v, const int32_t *kv_len, T *o,
@@ -229,12 +245,9 @@ static __global__ void __launch_bounds__(kThreads)
   const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
   const int r = lane / 2, half = lane % 2; /* the lane pair (2r, 2r+1) owns row r of the warp */
   const int64_t bh = blockIdx.y, q0 = (int64_t)blockIdx.x * kRows;
-  const int64_t limit = ag_attn_key_limit(&d, kv_len, bh / d.heads);
-  const int64_t last = (q0 + kRows < d.tq ? q0 + kRows : d.tq) - 1;
-  const int64_t causal_last = ag_attn_causal_end(&d, last);
-  const int64_t kv_end = causal_last < limit ? causal_last : limit;
   const int64_t i = q0 + warp * 16 + r;
-  const int64_t row_end = ag_attn_causal_end(&d, i) < limit ? ag_attn_causal_end(&d, i) : limit;
+  const QueryRows rows = query_rows(d, kv_len, bh, q0, i);
+  const int64_t kv_end = rows.kv_end, row_end = rows.row_end;
   q += bh * d.tq * D;
   k += bh * d.tk * D;
   v += bh * d.tk * D;
@@ -382,12 +395,9 @@ static __global__ void __launch_bounds__(kThreads)
   const int warp = (int)threadIdx.x / 32, lane = (int)threadIdx.x % 32;
   const int r = lane / 2, half = lane % 2;
   const int64_t bh = blockIdx.y, q0 = (int64_t)blockIdx.x * kRows;
-  const int64_t limit = ag_attn_key_limit(&d, kv_len, bh / d.heads);
-  const int64_t last = (q0 + kRows < d.tq ? q0 + kRows : d.tq) - 1;
-  const int64_t causal_last = ag_attn_causal_end(&d, last);
-  const int64_t kv_end = causal_last < limit ? causal_last : limit;
   const int64_t i = q0 + warp * 16 + r;
-  const int64_t row_end = ag_attn_causal_end(&d, i) < limit ? ag_attn_causal_end(&d, i) : limit;
+  const QueryRows rows = query_rows(d, kv_len, bh, q0, i);
+  const int64_t kv_end = rows.kv_end, row_end = rows.row_end;
   q += bh * d.tq * D;
   dout += bh * d.tq * D;
   o += bh * d.tq * D;
