@@ -159,7 +159,7 @@ static ag_tensor *kb_new(kb_run *r, ag_dtype dt, int ndim, const int64_t *dims) 
 /* Float tensors get normal values, integer ones zeros (valid indices). */
 static ag_status kb_fill(kb_run *r, ag_tensor *t, uint64_t seed) {
   if (t->dtype == AG_F32 || t->dtype == AG_BF16 || t->dtype == AG_F16)
-    return ag_fill_normal(t, seed, 0, 0.0f, 1.0f);
+    return ag_eager_fill_normal(t, seed, 0, 0.0f, 1.0f);
   return r->be->memset(r->be, ag_tensor_data(t), 0, ag_tensor_nbytes(t), NULL);
 }
 
@@ -225,9 +225,9 @@ static ag_status kb_launch(kb_run *r, int backward) {
 static ag_status math_attention(kb_run *r) {
   const ag_tensor *q = r->call.in[0], *k = r->call.in[1], *v = r->call.in[2];
   float scale = r->call.f[0] != 0.0f ? r->call.f[0] : 1.0f / sqrtf((float)q->shape[3]);
-  AG_TRY(ag_matmul(r->scores, q, k, (ag_matmul_opts){0, 1, 0}));
-  AG_TRY(ag_softmax(r->probs, r->scores, scale, (int)r->call.i[0]));
-  return ag_matmul(r->math_out, r->probs, v, (ag_matmul_opts){0, 0, 0});
+  AG_TRY(ag_eager_matmul(r->scores, q, k, (ag_matmul_opts){0, 1, 0}));
+  AG_TRY(ag_eager_softmax(r->probs, r->scores, scale, (int)r->call.i[0]));
+  return ag_eager_matmul(r->math_out, r->probs, v, (ag_matmul_opts){0, 0, 0});
 }
 
 /* Turns a prepared attention run into its math-attention twin. */

@@ -26,10 +26,10 @@ typedef struct smoke_ctx {
 
 typedef ag_status (*smoke_fn)(smoke_ctx *s);
 
-static ag_status run_fill(smoke_ctx *s) { return ag_fill_normal(s->y, 7, 0, 0.0f, 1.0f); }
-static ag_status run_add(smoke_ctx *s) { return ag_add(s->y, s->a, s->b); }
-static ag_status run_gelu(smoke_ctx *s) { return ag_gelu(s->y, s->a); }
-static ag_status run_sum(smoke_ctx *s) { return ag_sum(s->row_sums, s->a); }
+static ag_status run_fill(smoke_ctx *s) { return ag_eager_fill_normal(s->y, 7, 0, 0.0f, 1.0f); }
+static ag_status run_add(smoke_ctx *s) { return ag_eager_add(s->y, s->a, s->b); }
+static ag_status run_gelu(smoke_ctx *s) { return ag_eager_gelu(s->y, s->a); }
+static ag_status run_sum(smoke_ctx *s) { return ag_eager_sum(s->row_sums, s->a); }
 static ag_status run_transpose(smoke_ctx *s) {
   ag_op_call call = {.in = {s->a_t}, .out = {s->y_t}};
   return ag_op_forward(s->be, AG_OP_CONTIGUOUS, &call);
@@ -76,8 +76,8 @@ static ag_status make_ctx(ag_backend *be, int64_t n, smoke_ctx *s) {
   s->y_t = ag_tensor_new(be, AG_F32, 2, shape_t);
   s->a_t = s->a ? ag_tensor_permute(s->a, (int[]){1, 0}) : NULL;
   if (!s->b || !s->y || !s->row_sums || !s->y_t || !s->a_t) return AG_ERR_OOM;
-  AG_TRY(ag_fill_normal(s->a, 1, 0, 0.0f, 1.0f));
-  return ag_fill_normal(s->b, 2, 0, 0.0f, 1.0f);
+  AG_TRY(ag_eager_fill_normal(s->a, 1, 0, 0.0f, 1.0f));
+  return ag_eager_fill_normal(s->b, 2, 0, 0.0f, 1.0f);
 }
 
 ag_status ag_bench_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows, int max,

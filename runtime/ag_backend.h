@@ -49,6 +49,14 @@ struct ag_backend {
   ag_status (*event_elapsed_ms)(ag_backend *be, void *start, void *end, float *ms);
   ag_status (*stream_wait_event)(ag_backend *be, void *stream, void *event);
   ag_status (*synchronize)(ag_backend *be, void *stream); /* NULL: the whole device */
+
+  /* Graph capture (CUDA graphs); NULL where the backend has none. Launches
+   * on `stream` between begin and end are recorded, not run; end returns
+   * the instantiated graph through `graph` (NULL: discard the capture). */
+  ag_status (*capture_begin)(ag_backend *be, void *stream);
+  ag_status (*capture_end)(ag_backend *be, void *stream, void **graph);
+  ag_status (*graph_launch)(ag_backend *be, void *graph, void *stream);
+  void (*graph_destroy)(ag_backend *be, void *graph);
 };
 
 /* The CPU backend; always available. */

@@ -56,6 +56,10 @@ ag_tensor *ag_tensor_contiguous(const ag_tensor *t);
 /* A new contiguous copy on another backend. */
 ag_tensor *ag_tensor_to(const ag_tensor *t, ag_backend *be);
 
+/* Copies src's elements into dst (any backends): same dtype and element
+ * count, both contiguous. Synchronous. */
+ag_status ag_tensor_copy(ag_tensor *dst, const ag_tensor *src);
+
 /* Copy between host memory and a contiguous tensor; `bytes` must equal
  * ag_tensor_nbytes. Synchronous. */
 ag_status ag_tensor_write(ag_tensor *t, const void *host, size_t bytes);

@@ -114,6 +114,42 @@ static ag_status cuda_synchronize(ag_backend *be, void *stream) {
   return AG_OK;
 }
 
+/* Relaxed mode: a kernel's first use may still allocate (a cuDNN
+ * workspace) without invalidating the capture; the scheduler runs a graph
+ * once uncaptured first, so such allocations have happened by then. */
+static ag_status cuda_capture_begin(ag_backend *be, void *stream) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaStreamBeginCapture((cudaStream_t)stream, cudaStreamCaptureModeRelaxed));
+  return AG_OK;
+}
+
+static ag_status cuda_capture_end(ag_backend *be, void *stream, void **out) {
+  cudaGraph_t graph = NULL;
+  cudaGraphExec_t exec = NULL;
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaStreamEndCapture((cudaStream_t)stream, &graph));
+  if (!out) {
+    cudaGraphDestroy(graph);
+    return AG_OK;
+  }
+  cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+  cudaGraphDestroy(graph);
+  AG_CUDA_CHECK(e);
+  *out = exec;
+  return AG_OK;
+}
+
+static ag_status cuda_graph_launch(ag_backend *be, void *graph, void *stream) {
+  AG_CUDA_CHECK(cudaSetDevice(ordinal_of(be)));
+  AG_CUDA_CHECK(cudaGraphLaunch((cudaGraphExec_t)graph, (cudaStream_t)stream));
+  return AG_OK;
+}
+
+static void cuda_graph_destroy(ag_backend *be, void *graph) {
+  cudaSetDevice(ordinal_of(be));
+  cudaGraphExecDestroy((cudaGraphExec_t)graph);
+}
+
 ag_status ag_cuda_backend_open(int ordinal, ag_backend **out) {
   *out = NULL;
   AG_CUDA_CHECK(cudaSetDevice(ordinal));
@@ -148,6 +184,10 @@ ag_status ag_cuda_backend_open(int ordinal, ag_backend **out) {
   be->event_elapsed_ms = cuda_event_elapsed;
   be->stream_wait_event = cuda_stream_wait;
   be->synchronize = cuda_synchronize;
+  be->capture_begin = cuda_capture_begin;
+  be->capture_end = cuda_capture_end;
+  be->graph_launch = cuda_graph_launch;
+  be->graph_destroy = cuda_graph_destroy;
   *out = be;
   return AG_OK;
 }

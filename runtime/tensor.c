@@ -211,6 +211,16 @@ ag_tensor *ag_tensor_to(const ag_tensor *t, ag_backend *be) {
   return y;
 }
 
+ag_status ag_tensor_copy(ag_tensor *dst, const ag_tensor *src) {
+  char ds[64], dd[64];
+  if (src->dtype != dst->dtype || ag_tensor_numel(src) != ag_tensor_numel(dst) ||
+      !ag_tensor_is_contiguous(src) || !ag_tensor_is_contiguous(dst))
+    return ag_set_error(
+        AG_ERR_INVALID, "tensor copy: %s into %s needs contiguous tensors of one dtype and size",
+        ag_tensor_describe(src, ds, sizeof ds), ag_tensor_describe(dst, dd, sizeof dd));
+  return transfer(src, dst);
+}
+
 static ag_status check_host_io(const ag_tensor *t, size_t bytes, const char *what) {
   char d[64];
   if (!ag_tensor_is_contiguous(t))

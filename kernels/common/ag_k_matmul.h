@@ -11,12 +11,7 @@
  *   matmul_act_backward:  dz = g * act'(z) elementwise (dz may alias z);
  *   matmul_bias_backward: dbias[j] = sum over rows r of dz[r, j], dz [rows, n]. */
 #include "ag_activation.h"
-
-typedef enum ag_matmul_epilogue {
-  AG_MATMUL_EPI_NONE = 0,
-  AG_MATMUL_EPI_RELU = 1,
-  AG_MATMUL_EPI_GELU = 2 /* tanh approximation, as cuBLASLt's GELU epilogue */
-} ag_matmul_epilogue;
+#include "ag_epilogue.h"
 
 typedef struct ag_gemm {
   int64_t m, n, k;

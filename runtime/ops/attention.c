@@ -45,15 +45,15 @@ ag_status ag_infer_attention_padded(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-ag_status ag_attention(ag_tensor *o, ag_tensor *lse, const ag_tensor *q, const ag_tensor *k,
-                       const ag_tensor *v, float scale, int causal) {
+ag_status ag_eager_attention(ag_tensor *o, ag_tensor *lse, const ag_tensor *q, const ag_tensor *k,
+                             const ag_tensor *v, float scale, int causal) {
   return ag_op_eager(AG_OP_ATTENTION, &(ag_op_call){.in = {q, k, v}, .out = {o, lse},
                                                     .f = {scale}, .i = {causal}});
 }
 
-ag_status ag_attention_padded(ag_tensor *o, ag_tensor *lse, const ag_tensor *q,
-                              const ag_tensor *k, const ag_tensor *v, const ag_tensor *kv_len,
-                              float scale, int causal) {
+ag_status ag_eager_attention_padded(ag_tensor *o, ag_tensor *lse, const ag_tensor *q,
+                                    const ag_tensor *k, const ag_tensor *v, const ag_tensor *kv_len,
+                                    float scale, int causal) {
   return ag_op_eager(AG_OP_ATTENTION_PADDED, &(ag_op_call){.in = {q, k, v, kv_len},
                                                            .out = {o, lse}, .f = {scale},
                                                            .i = {causal}});

@@ -136,31 +136,32 @@ ag_status ag_infer_avgpool2d(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-static void encode(ag_op_call *c, const ag_conv2d_params *p) {
+void ag_conv2d_encode(ag_op_call *c, const ag_conv2d_params *p) {
   const int64_t v[8] = {p->stride[0],   p->stride[1],   p->padding[0], p->padding[1],
                         p->dilation[0], p->dilation[1], p->groups,     p->output_padding};
   for (int k = 0; k < 8; k++) c->i[k] = v[k];
 }
 
-ag_status ag_conv2d(ag_tensor *y, const ag_tensor *x, const ag_tensor *w, const ag_tensor *bias,
-                    const ag_conv2d_params *p) {
+ag_status ag_eager_conv2d(ag_tensor *y, const ag_tensor *x, const ag_tensor *w,
+                          const ag_tensor *bias, const ag_conv2d_params *p) {
   ag_op_call c = {.in = {x, w, bias}, .out = {y}};
-  encode(&c, p);
+  ag_conv2d_encode(&c, p);
   return ag_op_eager(bias ? AG_OP_CONV2D_BIAS : AG_OP_CONV2D, &c);
 }
 
-ag_status ag_conv_transpose2d(ag_tensor *y, const ag_tensor *x, const ag_tensor *w,
-                              const ag_conv2d_params *p) {
+ag_status ag_eager_conv_transpose2d(ag_tensor *y, const ag_tensor *x, const ag_tensor *w,
+                                    const ag_conv2d_params *p) {
   ag_op_call c = {.in = {x, w}, .out = {y}};
-  encode(&c, p);
+  ag_conv2d_encode(&c, p);
   return ag_op_eager(AG_OP_CONV_TRANSPOSE2D, &c);
 }
 
-ag_status ag_upsample_nearest2x(ag_tensor *y, const ag_tensor *x) {
+ag_status ag_eager_upsample_nearest2x(ag_tensor *y, const ag_tensor *x) {
   return ag_op_eager(AG_OP_UPSAMPLE_NEAREST2X, &(ag_op_call){.in = {x}, .out = {y}});
 }
 
-ag_status ag_avgpool2d(ag_tensor *y, const ag_tensor *x, int64_t k, int64_t stride, int64_t pad) {
+ag_status ag_eager_avgpool2d(ag_tensor *y, const ag_tensor *x, int64_t k, int64_t stride,
+                             int64_t pad) {
   return ag_op_eager(AG_OP_AVGPOOL2D,
                      &(ag_op_call){.in = {x}, .out = {y}, .i = {k, stride, pad}});
 }

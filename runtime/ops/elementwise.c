@@ -91,29 +91,33 @@ static ag_status binary(ag_op op, ag_tensor *y, const ag_tensor *a, const ag_ten
   return ag_op_eager(op, &(ag_op_call){.in = {a, b}, .out = {y}});
 }
 
-ag_status ag_add(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
+ag_status ag_eager_add(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return binary(AG_OP_ADD, y, a, b);
 }
 
-ag_status ag_sub(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
+ag_status ag_eager_sub(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return binary(AG_OP_SUB, y, a, b);
 }
 
-ag_status ag_mul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
+ag_status ag_eager_mul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return binary(AG_OP_MUL, y, a, b);
 }
 
-ag_status ag_div(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
+ag_status ag_eager_div(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return binary(AG_OP_DIV, y, a, b);
 }
 
-ag_status ag_scale(ag_tensor *y, const ag_tensor *a, float s) {
+ag_status ag_eager_scale(ag_tensor *y, const ag_tensor *a, float s) {
   return ag_op_eager(AG_OP_SCALE, &(ag_op_call){.in = {a}, .out = {y}, .f = {s}});
 }
 
-ag_status ag_gelu(ag_tensor *y, const ag_tensor *x) { return ag_unary(y, x, AG_OP_GELU); }
+ag_status ag_eager_gelu(ag_tensor *y, const ag_tensor *x) {
+  return ag_eager_unary(y, x, AG_OP_GELU);
+}
 
-ag_status ag_silu(ag_tensor *y, const ag_tensor *x) { return ag_unary(y, x, AG_OP_SILU); }
+ag_status ag_eager_silu(ag_tensor *y, const ag_tensor *x) {
+  return ag_eager_unary(y, x, AG_OP_SILU);
+}
 
 static int is_plain_unary(ag_op op) {
   switch (op) {
@@ -124,7 +128,7 @@ static int is_plain_unary(ag_op op) {
   }
 }
 
-ag_status ag_unary(ag_tensor *y, const ag_tensor *x, ag_op op) {
+ag_status ag_eager_unary(ag_tensor *y, const ag_tensor *x, ag_op op) {
   if (!is_plain_unary(op)) {
     const ag_op_info *info = ag_op_get_info(op);
     return ag_set_error(AG_ERR_INVALID, "ag_unary: %s is not a unary op without parameters",
@@ -133,19 +137,19 @@ ag_status ag_unary(ag_tensor *y, const ag_tensor *x, ag_op op) {
   return ag_op_eager(op, &(ag_op_call){.in = {x}, .out = {y}});
 }
 
-ag_status ag_leaky_relu(ag_tensor *y, const ag_tensor *x, float slope) {
+ag_status ag_eager_leaky_relu(ag_tensor *y, const ag_tensor *x, float slope) {
   return ag_op_eager(AG_OP_LEAKY_RELU, &(ag_op_call){.in = {x}, .out = {y}, .f = {slope}});
 }
 
-ag_status ag_cast(ag_tensor *y, const ag_tensor *x) {
+ag_status ag_eager_cast(ag_tensor *y, const ag_tensor *x) {
   if (!y) return ag_set_error(AG_ERR_INVALID, "cast: output 0 is missing");
   return ag_op_eager(AG_OP_CAST, &(ag_op_call){.in = {x}, .out = {y}, .i = {y->dtype}});
 }
 
-ag_status ag_fill(ag_tensor *y, float value) {
+ag_status ag_eager_fill(ag_tensor *y, float value) {
   return ag_op_eager(AG_OP_FILL, &(ag_op_call){.out = {y}, .f = {value}});
 }
 
-ag_status ag_arange(ag_tensor *y, float start, float step) {
+ag_status ag_eager_arange(ag_tensor *y, float start, float step) {
   return ag_op_eager(AG_OP_ARANGE, &(ag_op_call){.out = {y}, .f = {start, step}});
 }

@@ -42,12 +42,12 @@ ag_status ag_infer_timestep_embedding(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-ag_status ag_embedding(ag_tensor *y, const ag_tensor *table, const ag_tensor *ids) {
+ag_status ag_eager_embedding(ag_tensor *y, const ag_tensor *table, const ag_tensor *ids) {
   return ag_op_eager(AG_OP_EMBEDDING, &(ag_op_call){.in = {table, ids}, .out = {y}});
 }
 
-ag_status ag_timestep_embedding(ag_tensor *y, const ag_tensor *t, int flip_sin_to_cos,
-                                float max_period, float downscale_freq_shift) {
+ag_status ag_eager_timestep_embedding(ag_tensor *y, const ag_tensor *t, int flip_sin_to_cos,
+                                      float max_period, float downscale_freq_shift) {
   int64_t dim = y && y->ndim == 2 ? y->shape[1] : 0;
   return ag_op_eager(AG_OP_TIMESTEP_EMBEDDING,
                      &(ag_op_call){.in = {t},

@@ -57,14 +57,15 @@ ag_status ag_infer_gather(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-ag_status ag_concat(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, int axis) {
+ag_status ag_eager_concat(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, int axis) {
   return ag_op_eager(AG_OP_CONCAT, &(ag_op_call){.in = {a, b}, .out = {y}, .i = {axis}});
 }
 
-ag_status ag_split(ag_tensor *y0, ag_tensor *y1, const ag_tensor *x, int axis, int64_t first) {
+ag_status ag_eager_split(ag_tensor *y0, ag_tensor *y1, const ag_tensor *x, int axis,
+                         int64_t first) {
   return ag_op_eager(AG_OP_SPLIT, &(ag_op_call){.in = {x}, .out = {y0, y1}, .i = {axis, first}});
 }
 
-ag_status ag_gather(ag_tensor *y, const ag_tensor *x, const ag_tensor *idx, int axis) {
+ag_status ag_eager_gather(ag_tensor *y, const ag_tensor *x, const ag_tensor *idx, int axis) {
   return ag_op_eager(AG_OP_GATHER, &(ag_op_call){.in = {x, idx}, .out = {y}, .i = {axis}});
 }

@@ -11,11 +11,11 @@ extern "C" {
 #endif
 
 /* y = cat([a, b], axis). */
-ag_status ag_concat(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, int axis);
+ag_status ag_eager_concat(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, int axis);
 /* y0 = x[..., :first, ...], y1 = x[..., first:, ...] along `axis`. */
-ag_status ag_split(ag_tensor *y0, ag_tensor *y1, const ag_tensor *x, int axis, int64_t first);
+ag_status ag_eager_split(ag_tensor *y0, ag_tensor *y1, const ag_tensor *x, int axis, int64_t first);
 /* y = x.index_select(axis, idx), idx an i32 vector. */
-ag_status ag_gather(ag_tensor *y, const ag_tensor *x, const ag_tensor *idx, int axis);
+ag_status ag_eager_gather(ag_tensor *y, const ag_tensor *x, const ag_tensor *idx, int axis);
 
 #ifdef __cplusplus
 }

@@ -61,14 +61,15 @@ ag_status ag_infer_matmul_bias(const ag_op_call *c, ag_shape *out) {
   return infer_matmul("matmul_bias", c, c->in[2], out);
 }
 
-ag_status ag_matmul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, ag_matmul_opts opts) {
+ag_status ag_eager_matmul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
+                          ag_matmul_opts opts) {
   return ag_op_eager(AG_OP_MATMUL,
                      &(ag_op_call){.in = {a, b}, .out = {y},
                                    .i = {opts.trans_a, opts.trans_b, opts.epilogue}});
 }
 
-ag_status ag_matmul_bias(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
-                         const ag_tensor *bias, ag_matmul_opts opts) {
+ag_status ag_eager_matmul_bias(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
+                               const ag_tensor *bias, ag_matmul_opts opts) {
   return ag_op_eager(AG_OP_MATMUL_BIAS,
                      &(ag_op_call){.in = {a, b, bias}, .out = {y},
                                    .i = {opts.trans_a, opts.trans_b, opts.epilogue}});

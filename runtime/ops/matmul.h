@@ -3,6 +3,7 @@
 #ifndef AG_OPS_MATMUL_H
 #define AG_OPS_MATMUL_H
 
+#include "kernels/common/ag_epilogue.h"
 #include "runtime/ag_tensor.h"
 
 #ifdef __cplusplus
@@ -16,10 +17,11 @@ typedef struct ag_matmul_opts {
 } ag_matmul_opts;
 
 /* y = act(op(a) @ op(b)) */
-ag_status ag_matmul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, ag_matmul_opts opts);
+ag_status ag_eager_matmul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
+                          ag_matmul_opts opts);
 /* y = act(op(a) @ op(b) + bias) */
-ag_status ag_matmul_bias(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
-                         const ag_tensor *bias, ag_matmul_opts opts);
+ag_status ag_eager_matmul_bias(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
+                               const ag_tensor *bias, ag_matmul_opts opts);
 
 #ifdef __cplusplus
 }

@@ -101,8 +101,8 @@ ag_status ag_infer_batchnorm(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-ag_status ag_layernorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_tensor *x,
-                       const ag_tensor *w, const ag_tensor *b, float eps) {
+ag_status ag_eager_layernorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_tensor *x,
+                             const ag_tensor *w, const ag_tensor *b, float eps) {
   if (!w != !b)
     return ag_set_error(AG_ERR_INVALID, "layernorm: give both weight and bias, or neither");
   if (!w)
@@ -112,22 +112,23 @@ ag_status ag_layernorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_
                      &(ag_op_call){.in = {x, w, b}, .out = {y, mean, rstd}, .f = {eps}});
 }
 
-ag_status ag_rmsnorm(ag_tensor *y, ag_tensor *rstd, const ag_tensor *x, const ag_tensor *w,
-                     float eps) {
+ag_status ag_eager_rmsnorm(ag_tensor *y, ag_tensor *rstd, const ag_tensor *x, const ag_tensor *w,
+                           float eps) {
   return ag_op_eager(AG_OP_RMSNORM, &(ag_op_call){.in = {x, w}, .out = {y, rstd}, .f = {eps}});
 }
 
-ag_status ag_groupnorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_tensor *x,
-                       const ag_tensor *w, const ag_tensor *b, int64_t groups, float eps) {
+ag_status ag_eager_groupnorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_tensor *x,
+                             const ag_tensor *w, const ag_tensor *b, int64_t groups, float eps) {
   return ag_op_eager(AG_OP_GROUPNORM, &(ag_op_call){.in = {x, w, b},
                                                      .out = {y, mean, rstd},
                                                      .f = {eps},
                                                      .i = {groups}});
 }
 
-ag_status ag_batchnorm(ag_tensor *y, ag_tensor *saved, ag_tensor *running, const ag_tensor *x,
-                       const ag_tensor *w, const ag_tensor *b, const ag_tensor *running_mean,
-                       const ag_tensor *running_var, int training, float eps, float momentum) {
+ag_status ag_eager_batchnorm(ag_tensor *y, ag_tensor *saved, ag_tensor *running, const ag_tensor *x,
+                             const ag_tensor *w, const ag_tensor *b, const ag_tensor *running_mean,
+                             const ag_tensor *running_var, int training, float eps,
+                             float momentum) {
   return ag_op_eager(AG_OP_BATCHNORM,
                      &(ag_op_call){.in = {x, w, b, running_mean, running_var},
                                    .out = {y, saved, running},

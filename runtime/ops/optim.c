@@ -88,21 +88,22 @@ static void set_adamw_params(ag_op_call *c, const ag_adamw_params *hp) {
   c->i[1] = ag_optim_f32_bits(hp->weight_decay);
 }
 
-ag_status ag_adamw(ag_tensor *param, ag_tensor *m, ag_tensor *v, const ag_tensor *grad,
-                   const ag_adamw_params *hp) {
+ag_status ag_eager_adamw(ag_tensor *param, ag_tensor *m, ag_tensor *v, const ag_tensor *grad,
+                         const ag_adamw_params *hp) {
   ag_op_call c = {.in = {param, grad, m, v}, .out = {param, m, v}};
   set_adamw_params(&c, hp);
   return ag_op_eager(AG_OP_ADAMW, &c);
 }
 
-ag_status ag_adamw_master(ag_tensor *param, ag_tensor *master, ag_tensor *m, ag_tensor *v,
-                          const ag_tensor *grad, const ag_adamw_params *hp) {
+ag_status ag_eager_adamw_master(ag_tensor *param, ag_tensor *master, ag_tensor *m, ag_tensor *v,
+                                const ag_tensor *grad, const ag_adamw_params *hp) {
   ag_op_call c = {.in = {grad, master, m, v}, .out = {param, master, m, v}};
   set_adamw_params(&c, hp);
   return ag_op_eager(AG_OP_ADAMW_MASTER, &c);
 }
 
-ag_status ag_sgd(ag_tensor *param, ag_tensor *buf, const ag_tensor *grad, const ag_sgd_params *hp) {
+ag_status ag_eager_sgd(ag_tensor *param, ag_tensor *buf, const ag_tensor *grad,
+                       const ag_sgd_params *hp) {
   ag_op_call c = {.in = {param, grad, buf},
                   .out = {param, buf},
                   .f = {hp->lr, hp->momentum, hp->weight_decay, hp->dampening},
@@ -110,12 +111,12 @@ ag_status ag_sgd(ag_tensor *param, ag_tensor *buf, const ag_tensor *grad, const 
   return ag_op_eager(AG_OP_SGD, &c);
 }
 
-ag_status ag_sq_norm_acc(ag_tensor *acc, const ag_tensor *x) {
+ag_status ag_eager_sq_norm_acc(ag_tensor *acc, const ag_tensor *x) {
   return ag_op_eager(AG_OP_SQ_NORM, &(ag_op_call){.in = {x, acc}, .out = {acc}});
 }
 
-ag_status ag_clip_scale(ag_tensor *gx, const ag_tensor *g, const ag_tensor *sq_total,
-                        float max_norm) {
+ag_status ag_eager_clip_scale(ag_tensor *gx, const ag_tensor *g, const ag_tensor *sq_total,
+                              float max_norm) {
   return ag_op_eager(AG_OP_CLIP_SCALE,
                      &(ag_op_call){.in = {g, sq_total}, .out = {gx}, .f = {max_norm}});
 }

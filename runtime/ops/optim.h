@@ -3,8 +3,8 @@
  *
  * Clipping N gradients to a global norm (torch.nn.utils.clip_grad_norm_):
  *   zero an f32 [1] accumulator `sq`;
- *   ag_sq_norm_acc(sq, g_k) for every gradient (sq += sum g_k^2);
- *   ag_clip_scale(g_k, g_k, sq, max_norm) for every gradient. */
+ *   ag_eager_sq_norm_acc(sq, g_k) for every gradient (sq += sum g_k^2);
+ *   ag_eager_clip_scale(g_k, g_k, sq, max_norm) for every gradient. */
 #ifndef AG_OPS_OPTIM_H
 #define AG_OPS_OPTIM_H
 
@@ -43,18 +43,19 @@ static inline float ag_optim_f32_from_bits(int64_t bits) {
 }
 
 /* param, m, v updated in place from grad. */
-ag_status ag_adamw(ag_tensor *param, ag_tensor *m, ag_tensor *v, const ag_tensor *grad,
-                   const ag_adamw_params *hp);
+ag_status ag_eager_adamw(ag_tensor *param, ag_tensor *m, ag_tensor *v, const ag_tensor *grad,
+                         const ag_adamw_params *hp);
 /* master, m, v (f32) updated in place; param (grad's dtype) gets master rounded. */
-ag_status ag_adamw_master(ag_tensor *param, ag_tensor *master, ag_tensor *m, ag_tensor *v,
-                          const ag_tensor *grad, const ag_adamw_params *hp);
+ag_status ag_eager_adamw_master(ag_tensor *param, ag_tensor *master, ag_tensor *m, ag_tensor *v,
+                                const ag_tensor *grad, const ag_adamw_params *hp);
 /* param and buf updated in place from grad. */
-ag_status ag_sgd(ag_tensor *param, ag_tensor *buf, const ag_tensor *grad, const ag_sgd_params *hp);
+ag_status ag_eager_sgd(ag_tensor *param, ag_tensor *buf, const ag_tensor *grad,
+                       const ag_sgd_params *hp);
 /* acc (f32 [1]) += sum x^2. */
-ag_status ag_sq_norm_acc(ag_tensor *acc, const ag_tensor *x);
+ag_status ag_eager_sq_norm_acc(ag_tensor *acc, const ag_tensor *x);
 /* gx = g * min(1, max_norm / (sqrt(sq_total) + 1e-6)). */
-ag_status ag_clip_scale(ag_tensor *gx, const ag_tensor *g, const ag_tensor *sq_total,
-                        float max_norm);
+ag_status ag_eager_clip_scale(ag_tensor *gx, const ag_tensor *g, const ag_tensor *sq_total,
+                              float max_norm);
 
 #ifdef __cplusplus
 }

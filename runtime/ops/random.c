@@ -17,12 +17,13 @@ ag_status ag_infer_fill_normal(const ag_op_call *c, ag_shape *out) {
   return infer_fill("fill_normal", c, out);
 }
 
-ag_status ag_fill_uniform(ag_tensor *y, uint64_t seed, uint64_t offset, float lo, float hi) {
+ag_status ag_eager_fill_uniform(ag_tensor *y, uint64_t seed, uint64_t offset, float lo, float hi) {
   return ag_op_eager(AG_OP_FILL_UNIFORM,
                      &(ag_op_call){.out = {y}, .f = {lo, hi}, .u = {seed, offset}});
 }
 
-ag_status ag_fill_normal(ag_tensor *y, uint64_t seed, uint64_t offset, float mean, float std) {
+ag_status ag_eager_fill_normal(ag_tensor *y, uint64_t seed, uint64_t offset, float mean,
+                               float std) {
   return ag_op_eager(AG_OP_FILL_NORMAL,
                      &(ag_op_call){.out = {y}, .f = {mean, std}, .u = {seed, offset}});
 }

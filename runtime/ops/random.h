@@ -9,8 +9,8 @@
 extern "C" {
 #endif
 
-ag_status ag_fill_uniform(ag_tensor *y, uint64_t seed, uint64_t offset, float lo, float hi);
-ag_status ag_fill_normal(ag_tensor *y, uint64_t seed, uint64_t offset, float mean, float std);
+ag_status ag_eager_fill_uniform(ag_tensor *y, uint64_t seed, uint64_t offset, float lo, float hi);
+ag_status ag_eager_fill_normal(ag_tensor *y, uint64_t seed, uint64_t offset, float mean, float std);
 
 #ifdef __cplusplus
 }

@@ -40,16 +40,18 @@ static ag_status reduce_eager(ag_op op, ag_tensor *y, const ag_tensor *x, int ax
   return ag_op_eager(op, &(ag_op_call){.in = {x}, .out = {y}, .i = {axis, keepdim != 0}});
 }
 
-ag_status ag_sum(ag_tensor *y, const ag_tensor *x) { return reduce_eager(AG_OP_SUM, y, x, -1, 1); }
+ag_status ag_eager_sum(ag_tensor *y, const ag_tensor *x) {
+  return reduce_eager(AG_OP_SUM, y, x, -1, 1);
+}
 
-ag_status ag_sum_axis(ag_tensor *y, const ag_tensor *x, int axis, int keepdim) {
+ag_status ag_eager_sum_axis(ag_tensor *y, const ag_tensor *x, int axis, int keepdim) {
   return reduce_eager(AG_OP_SUM, y, x, axis, keepdim);
 }
 
-ag_status ag_mean(ag_tensor *y, const ag_tensor *x, int axis, int keepdim) {
+ag_status ag_eager_mean(ag_tensor *y, const ag_tensor *x, int axis, int keepdim) {
   return reduce_eager(AG_OP_MEAN, y, x, axis, keepdim);
 }
 
-ag_status ag_max(ag_tensor *y, const ag_tensor *x, int axis, int keepdim) {
+ag_status ag_eager_max(ag_tensor *y, const ag_tensor *x, int axis, int keepdim) {
   return reduce_eager(AG_OP_MAX, y, x, axis, keepdim);
 }

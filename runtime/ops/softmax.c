@@ -68,26 +68,26 @@ ag_status ag_infer_huber_loss(const ag_op_call *c, ag_shape *out) {
   return infer_mean_loss("huber_loss", c, out);
 }
 
-ag_status ag_softmax(ag_tensor *y, const ag_tensor *x, float scale, int causal) {
+ag_status ag_eager_softmax(ag_tensor *y, const ag_tensor *x, float scale, int causal) {
   return ag_op_eager(AG_OP_SOFTMAX, &(ag_op_call){.in = {x}, .out = {y}, .f = {scale}, .i = {causal}});
 }
 
-ag_status ag_log_softmax(ag_tensor *y, const ag_tensor *x) {
+ag_status ag_eager_log_softmax(ag_tensor *y, const ag_tensor *x) {
   return ag_op_eager(AG_OP_LOG_SOFTMAX, &(ag_op_call){.in = {x}, .out = {y}});
 }
 
-ag_status ag_cross_entropy(ag_tensor *losses, ag_tensor *lse, const ag_tensor *logits,
-                           const ag_tensor *targets, int has_ignore, int64_t ignore_index,
-                           float label_smoothing) {
+ag_status ag_eager_cross_entropy(ag_tensor *losses, ag_tensor *lse, const ag_tensor *logits,
+                                 const ag_tensor *targets, int has_ignore, int64_t ignore_index,
+                                 float label_smoothing) {
   return ag_op_eager(AG_OP_CROSS_ENTROPY,
                      &(ag_op_call){.in = {logits, targets}, .out = {losses, lse},
                                    .f = {label_smoothing}, .i = {ignore_index, has_ignore}});
 }
 
-ag_status ag_mse_loss(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
+ag_status ag_eager_mse_loss(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return ag_op_eager(AG_OP_MSE_LOSS, &(ag_op_call){.in = {a, b}, .out = {y}});
 }
 
-ag_status ag_huber_loss(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, float delta) {
+ag_status ag_eager_huber_loss(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, float delta) {
   return ag_op_eager(AG_OP_HUBER_LOSS, &(ag_op_call){.in = {a, b}, .out = {y}, .f = {delta}});
 }

@@ -177,46 +177,46 @@ TEST(ElementwiseEager, BroadcastsABias_cpu) {
   Tensor a(make_tensor(ag_backend_cpu(), AG_F32, {2, 3}, {1, 2, 3, 4, 5, 6}));
   Tensor b(make_tensor(ag_backend_cpu(), AG_F32, {3}, {10, 20, 30}));
   Tensor y = cpu_tensor(AG_F32, {2, 3});
-  ASSERT_EQ(ag_add(y.get(), a.get(), b.get()), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_eager_add(y.get(), a.get(), b.get()), AG_OK) << ag_last_error();
   EXPECT_EQ(read_floats(y.get()), (std::vector<float>{11, 22, 33, 14, 25, 36}));
-  ASSERT_EQ(ag_div(y.get(), b.get(), a.get()), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_eager_div(y.get(), b.get(), a.get()), AG_OK) << ag_last_error();
   EXPECT_EQ(read_floats(y.get()), (std::vector<float>{10, 10, 10, 2.5f, 4, 5}));
 }
 
 TEST(ElementwiseEager, MismatchNamesBothShapes_cpu) {
   Tensor a = cpu_tensor(AG_F32, {2, 3}), b = cpu_tensor(AG_F32, {4});
   Tensor y = cpu_tensor(AG_F32, {2, 3});
-  EXPECT_EQ(ag_mul(y.get(), a.get(), b.get()), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_mul(y.get(), a.get(), b.get()), AG_ERR_INVALID);
   std::string msg = ag_last_error();
   EXPECT_NE(msg.find("mul"), std::string::npos) << msg;
   EXPECT_NE(msg.find("f32[2,3]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("f32[4]"), std::string::npos) << msg;
-  EXPECT_EQ(ag_unary(y.get(), a.get(), AG_OP_ADD), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_unary(y.get(), a.get(), AG_OP_ADD), AG_ERR_INVALID);
 }
 
 TEST(ElementwiseEager, CastToI32TruncatesTowardZero_cpu) {
   const float nan = std::nanf("");
   Tensor x(make_tensor(ag_backend_cpu(), AG_F32, {6}, {-2.7f, -0.5f, 0.5f, 2.7f, 1e10f, nan}));
   Tensor y = cpu_tensor(AG_I32, {6});
-  ASSERT_EQ(ag_cast(y.get(), x.get()), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_eager_cast(y.get(), x.get()), AG_OK) << ag_last_error();
   std::vector<int32_t> got(6);
   auto bytes = read_bytes(y.get());
   std::memcpy(got.data(), bytes.data(), bytes.size());
   EXPECT_EQ(got, (std::vector<int32_t>{-2, 0, 0, 2, INT_MAX, 0}));
   Tensor u = cpu_tensor(AG_U8, {6});
-  EXPECT_EQ(ag_cast(u.get(), x.get()), AG_ERR_UNSUPPORTED);
+  EXPECT_EQ(ag_eager_cast(u.get(), x.get()), AG_ERR_UNSUPPORTED);
 }
 
 TEST(ElementwiseEager, ArangeAndFill_cpu) {
   Tensor r = cpu_tensor(AG_I32, {4});
-  ASSERT_EQ(ag_arange(r.get(), 5, -2), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_eager_arange(r.get(), 5, -2), AG_OK) << ag_last_error();
   std::vector<int32_t> got(4);
   auto bytes = read_bytes(r.get());
   std::memcpy(got.data(), bytes.data(), bytes.size());
   EXPECT_EQ(got, (std::vector<int32_t>{5, 3, 1, -1}));
   Tensor f = cpu_tensor(AG_BF16, {3});
-  ASSERT_EQ(ag_fill(f.get(), 0.5f), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_eager_fill(f.get(), 0.5f), AG_OK) << ag_last_error();
   EXPECT_EQ(read_floats(f.get()), (std::vector<float>{0.5f, 0.5f, 0.5f}));
   Tensor m = cpu_tensor(AG_F32, {2, 2});
-  EXPECT_EQ(ag_arange(m.get(), 0, 1), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_arange(m.get(), 0, 1), AG_ERR_INVALID);
 }

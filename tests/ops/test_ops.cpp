@@ -336,10 +336,10 @@ TEST(OpHarnessErrors, IntegerDtypesAreUnsupportedEverywhere) {
     int64_t shape[2] = {2, 4}, one[2] = {2, 1};
     Tensor x(ag_tensor_new(be, AG_I32, 2, shape)), y(ag_tensor_new(be, AG_I32, 2, shape));
     Tensor r(ag_tensor_new(be, AG_I32, 2, one));
-    EXPECT_EQ(ag_gelu(y.get(), x.get()), AG_ERR_UNSUPPORTED) << name;
-    EXPECT_EQ(ag_add(y.get(), x.get(), x.get()), AG_ERR_UNSUPPORTED) << name;
-    EXPECT_EQ(ag_sum(r.get(), x.get()), AG_ERR_UNSUPPORTED) << name;
-    EXPECT_EQ(ag_fill_normal(y.get(), 1, 0, 0, 1), AG_ERR_UNSUPPORTED) << name;
+    EXPECT_EQ(ag_eager_gelu(y.get(), x.get()), AG_ERR_UNSUPPORTED) << name;
+    EXPECT_EQ(ag_eager_add(y.get(), x.get(), x.get()), AG_ERR_UNSUPPORTED) << name;
+    EXPECT_EQ(ag_eager_sum(r.get(), x.get()), AG_ERR_UNSUPPORTED) << name;
+    EXPECT_EQ(ag_eager_fill_normal(y.get(), 1, 0, 0, 1), AG_ERR_UNSUPPORTED) << name;
   }
 }
 

@@ -71,7 +71,8 @@ TEST(OptimInPlace, AdamwMatchesOutOfPlace) {
       ag_op_call c = call({p.get(), g.get(), m.get(), v.get()}, {po.get(), mo.get(), vo.get()});
       set_adamw(&c, kAdamw);
       ASSERT_EQ(ag_op_eager(AG_OP_ADAMW, &c), AG_OK) << ag_last_error();
-      ASSERT_EQ(ag_adamw(p.get(), m.get(), v.get(), g.get(), &kAdamw), AG_OK) << ag_last_error();
+      ASSERT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), g.get(), &kAdamw), AG_OK)
+          << ag_last_error();
       EXPECT_EQ(read_floats(p.get()), read_floats(po.get()));
       EXPECT_EQ(read_floats(m.get()), read_floats(mo.get()));
       EXPECT_EQ(read_floats(v.get()), read_floats(vo.get()));
@@ -89,7 +90,8 @@ TEST(OptimInPlace, AdamwMasterMatchesOutOfPlace) {
         call({g.get(), master.get(), m.get(), v.get()}, {po.get(), wo.get(), mo.get(), vo.get()});
     set_adamw(&c, kAdamw);
     ASSERT_EQ(ag_op_eager(AG_OP_ADAMW_MASTER, &c), AG_OK) << ag_last_error();
-    ASSERT_EQ(ag_adamw_master(p.get(), master.get(), m.get(), v.get(), g.get(), &kAdamw), AG_OK)
+    ASSERT_EQ(ag_eager_adamw_master(p.get(), master.get(), m.get(), v.get(), g.get(), &kAdamw),
+              AG_OK)
         << ag_last_error();
     EXPECT_EQ(read_floats(p.get()), read_floats(po.get()));
     EXPECT_EQ(read_floats(master.get()), read_floats(wo.get()));
@@ -108,7 +110,7 @@ TEST(OptimInPlace, SgdMatchesOutOfPlace) {
     c.f[0] = hp.lr, c.f[1] = hp.momentum, c.f[2] = hp.weight_decay, c.f[3] = hp.dampening;
     c.i[0] = hp.nesterov, c.i[1] = hp.first_step;
     ASSERT_EQ(ag_op_eager(AG_OP_SGD, &c), AG_OK) << ag_last_error();
-    ASSERT_EQ(ag_sgd(p.get(), b.get(), g.get(), &hp), AG_OK) << ag_last_error();
+    ASSERT_EQ(ag_eager_sgd(p.get(), b.get(), g.get(), &hp), AG_OK) << ag_last_error();
     EXPECT_EQ(read_floats(p.get()), read_floats(po.get()));
     EXPECT_EQ(read_floats(b.get()), read_floats(bo.get()));
   }
@@ -126,7 +128,7 @@ TEST(OptimTrajectory, AdamwFollowsTheCpu) {
       Tensor g = make(be, AG_F32, 10 + (uint32_t)t);
       ag_adamw_params hp = kAdamw;
       hp.step = t;
-      ASSERT_EQ(ag_adamw(p.get(), m.get(), v.get(), g.get(), &hp), AG_OK) << ag_last_error();
+      ASSERT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), g.get(), &hp), AG_OK) << ag_last_error();
     }
     std::vector<std::vector<float>> got = {read_floats(p.get()), read_floats(m.get()),
                                            read_floats(v.get())};
@@ -144,13 +146,15 @@ TEST(OptimClipping, GlobalNormEndsAtMaxNorm) {
     std::vector<Tensor> grads;
     for (uint32_t k = 0; k < 3; k++) grads.push_back(make(be, k == 1 ? AG_F32 : AG_BF16, 20 + k));
     Tensor sq(make_tensor(be, AG_F32, {1}, {0.0f}));
-    for (auto &g : grads) ASSERT_EQ(ag_sq_norm_acc(sq.get(), g.get()), AG_OK) << ag_last_error();
+    for (auto &g : grads)
+      ASSERT_EQ(ag_eager_sq_norm_acc(sq.get(), g.get()), AG_OK) << ag_last_error();
     double before = 0;
     for (auto &g : grads)
       for (float x : read_floats(g.get())) before += (double)x * x;
     EXPECT_NEAR(read_floats(sq.get())[0], before, 1e-5 * before);
     for (auto &g : grads)
-      ASSERT_EQ(ag_clip_scale(g.get(), g.get(), sq.get(), max_norm), AG_OK) << ag_last_error();
+      ASSERT_EQ(ag_eager_clip_scale(g.get(), g.get(), sq.get(), max_norm), AG_OK)
+          << ag_last_error();
     double after = 0;
     for (auto &g : grads)
       for (float x : read_floats(g.get())) after += (double)x * x;
@@ -164,16 +168,17 @@ TEST(OptimErrors, BadParametersAreRejected) {
          v = make(be, AG_F32, 4, 0.0f, 1.0f), h = make(be, AG_BF16, 5);
   ag_adamw_params hp = kAdamw;
   hp.step = 0;
-  EXPECT_EQ(ag_adamw(p.get(), m.get(), v.get(), g.get(), &hp), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), g.get(), &hp), AG_ERR_INVALID);
   EXPECT_NE(std::string(ag_last_error()).find("adamw: step 0"), std::string::npos)
       << ag_last_error();
-  EXPECT_EQ(ag_adamw(p.get(), m.get(), v.get(), h.get(), &kAdamw), AG_ERR_INVALID);
-  EXPECT_EQ(ag_adamw_master(p.get(), h.get(), m.get(), v.get(), g.get(), &kAdamw), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), h.get(), &kAdamw), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_adamw_master(p.get(), h.get(), m.get(), v.get(), g.get(), &kAdamw),
+            AG_ERR_INVALID);
   const ag_sgd_params bad_nesterov = {0.1f, 0.0f, 0.0f, 0.0f, 1, 0};
-  EXPECT_EQ(ag_sgd(p.get(), m.get(), g.get(), &bad_nesterov), AG_ERR_INVALID);
-  EXPECT_EQ(ag_sq_norm_acc(p.get(), g.get()), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_sgd(p.get(), m.get(), g.get(), &bad_nesterov), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_sq_norm_acc(p.get(), g.get()), AG_ERR_INVALID);
   Tensor sq(make_tensor(be, AG_F32, {1}, {1.0f}));
-  EXPECT_EQ(ag_clip_scale(g.get(), g.get(), sq.get(), 0.0f), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_clip_scale(g.get(), g.get(), sq.get(), 0.0f), AG_ERR_INVALID);
 }
 
 }  // namespace

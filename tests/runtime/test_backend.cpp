@@ -76,7 +76,7 @@ TEST(Backend, MissingKernelIsAnErrorNotACrash) {
   ASSERT_EQ(ag_backend_register(&bare), AG_OK);
   ag_tensor *x = make_tensor(&bare, AG_F32, {4}, {1, 2, 3, 4});
   ag_tensor *y = ag_tensor_new(&bare, AG_F32, 1, x->shape);
-  EXPECT_EQ(ag_gelu(y, x), AG_ERR_UNSUPPORTED);
+  EXPECT_EQ(ag_eager_gelu(y, x), AG_ERR_UNSUPPORTED);
   EXPECT_NE(std::string(ag_last_error()).find("gelu: no forward kernel on backend bare-test"),
             std::string::npos)
       << ag_last_error();
@@ -89,15 +89,15 @@ TEST(Ops, ShapeErrorsNameTheOpAndShapes) {
   ag_tensor *a = make_tensor(cpu, AG_F32, {2, 3}, random_values(6, 1));
   ag_tensor *b = make_tensor(cpu, AG_F32, {3, 2}, random_values(6, 2));
   ag_tensor *y = ag_tensor_new(cpu, AG_F32, 2, a->shape);
-  EXPECT_EQ(ag_add(y, a, b), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_add(y, a, b), AG_ERR_INVALID);
   std::string msg = ag_last_error();
   EXPECT_NE(msg.find("add"), std::string::npos) << msg;
   EXPECT_NE(msg.find("f32[2,3]"), std::string::npos) << msg;
   EXPECT_NE(msg.find("f32[3,2]"), std::string::npos) << msg;
   ag_tensor *s = ag_tensor_new(cpu, AG_F32, 2, a->shape);
-  EXPECT_EQ(ag_sum(s, a), AG_ERR_INVALID);  // sum keeps a last dim of 1
+  EXPECT_EQ(ag_eager_sum(s, a), AG_ERR_INVALID);  // sum keeps a last dim of 1
   ag_tensor *h = ag_tensor_new(cpu, AG_BF16, 2, a->shape);
-  EXPECT_EQ(ag_gelu(h, a), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_gelu(h, a), AG_ERR_INVALID);
   EXPECT_NE(std::string(ag_last_error()).find("is bf16[2,3], expected f32[2,3]"), std::string::npos)
       << ag_last_error();
   for (ag_tensor *t : {a, b, y, s, h}) ag_tensor_free(t);
@@ -108,7 +108,7 @@ TEST(Ops, UnsupportedDtypeIsAnError) {
   int64_t shape[1] = {8};
   ag_tensor *x = ag_tensor_new(cpu, AG_I32, 1, shape);
   ag_tensor *y = ag_tensor_new(cpu, AG_I32, 1, shape);
-  EXPECT_EQ(ag_gelu(y, x), AG_ERR_UNSUPPORTED);
+  EXPECT_EQ(ag_eager_gelu(y, x), AG_ERR_UNSUPPORTED);
   EXPECT_NE(std::string(ag_last_error()).find("i32"), std::string::npos) << ag_last_error();
   ag_tensor_free(x);
   ag_tensor_free(y);
@@ -121,10 +121,10 @@ TEST(Ops, TensorOnAnotherBackendIsAnError) {
   ag_tensor *a = make_tensor(ag_backend_cpu(), AG_F32, {4}, {1, 2, 3, 4});
   ag_tensor *b = make_tensor(&other, AG_F32, {4}, {1, 2, 3, 4});
   ag_tensor *y = ag_tensor_new(ag_backend_cpu(), AG_F32, 1, a->shape);
-  EXPECT_EQ(ag_add(y, a, b), AG_ERR_INVALID);
+  EXPECT_EQ(ag_eager_add(y, a, b), AG_ERR_INVALID);
   EXPECT_NE(std::string(ag_last_error()).find("lives on other-test"), std::string::npos);
   ag_tensor *moved = ag_tensor_to(b, ag_backend_cpu());
-  EXPECT_EQ(ag_add(y, a, moved), AG_OK);
+  EXPECT_EQ(ag_eager_add(y, a, moved), AG_OK);
   EXPECT_EQ(read_floats(y), (std::vector<float>{2, 4, 6, 8}));
   for (ag_tensor *t : {a, b, y, moved}) ag_tensor_free(t);
 }

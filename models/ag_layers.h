@@ -1,0 +1,46 @@
+/* ag_layers.h - building blocks the models share. Each adds a few ops to a
+ * graph and takes its weights from a parameter set under "<name>.<weight>"
+ * (PyTorch's names and layouts), created on first use with PyTorch's default
+ * initialisation. Activations are [batch, tokens, channels] for the
+ * transformer blocks and NCHW for the convolutional ones. */
+#ifndef AG_LAYERS_H
+#define AG_LAYERS_H
+
+#include "runtime/ag_params.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* y = act(x @ w^T + b): w [out, in], b [out] (none when !bias); act is an
+ * AG_MATMUL_EPI_* epilogue. */
+ag_tensor *ag_nn_linear(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t out,
+                        int act, int bias);
+ag_tensor *ag_nn_layernorm(ag_graph *g, ag_params *p, const char *name, ag_tensor *x);
+/* k x k convolution, padding k/2 (same size at stride 1). */
+ag_tensor *ag_nn_conv2d(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t cout,
+                        int k, int stride);
+ag_tensor *ag_nn_groupnorm(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int groups);
+
+/* Two dense layers with a GELU between: fc1 [hidden], fc2 back to C. */
+ag_tensor *ag_nn_mlp(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t hidden);
+/* Multi-head attention of x [B,T,C] over ctx [B,S,Cc] (ctx NULL: x itself),
+ * with projections q, k, v and out. */
+ag_tensor *ag_nn_attention(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                           ag_tensor *ctx, int heads, int causal);
+/* Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(.)), MLP 4C. */
+ag_tensor *ag_nn_transformer_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                                   int heads, int causal);
+/* Cross-attention block: x + attn(ln(x), ctx), then + mlp(ln2(.)). */
+ag_tensor *ag_nn_cross_attention_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                                       ag_tensor *ctx, int heads);
+/* Residual conv block: conv(silu(gn(conv(silu(gn(x)))))) + skip, where skip
+ * is x or a 1x1 conv when the channel count changes. */
+ag_tensor *ag_nn_conv_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t cout,
+                            int groups);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

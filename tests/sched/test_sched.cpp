@@ -1,0 +1,477 @@
+// Scheduler tests: memory planning (peak vs no reuse, in place), bitwise
+// equality of plans with and without reuse, streams and their event waits,
+// planning-time errors, repeated runs and resident values. Built twice: on
+// the CPU backend and (AG_SCHED_TEST_EMU) on the CUDA emulator.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+#include "models/ag_layers.h"
+#include "runtime/ag_graph.h"
+#include "runtime/ag_sched.h"
+#include "runtime/ops/matmul.h"
+#ifdef AG_SCHED_TEST_EMU
+#include "cuda_emu/backend_emu.h"
+#endif
+}
+
+namespace {
+
+ag_backend *test_backend() {
+#ifdef AG_SCHED_TEST_EMU
+  return ag_backend_emu();
+#else
+  return ag_backend_cpu();
+#endif
+}
+
+// Deterministic values in [-1, 1) that differ per (seed, i).
+std::vector<float> pattern(size_t n, uint32_t seed) {
+  std::vector<float> v(n);
+  uint32_t h = seed * 2654435761u + 12345u;
+  for (size_t i = 0; i < n; i++) {
+    h ^= h << 13;
+    h ^= h >> 17;
+    h ^= h << 5;
+    v[i] = (float)(h % 20000u) / 10000.0f - 1.0f;
+  }
+  return v;
+}
+
+std::vector<unsigned char> read_bytes(const ag_tensor *t) {
+  std::vector<unsigned char> b(ag_tensor_nbytes(t));
+  EXPECT_EQ(ag_tensor_read(t, b.data(), b.size()), AG_OK) << ag_last_error();
+  return b;
+}
+
+void write_floats(ag_tensor *t, const std::vector<float> &v) {
+  ASSERT_EQ(v.size() * sizeof(float), ag_tensor_nbytes(t));
+  ASSERT_EQ(ag_tensor_write(t, v.data(), ag_tensor_nbytes(t)), AG_OK) << ag_last_error();
+}
+
+// The loss and every parameter gradient, as bytes, in parameter order.
+std::vector<std::vector<unsigned char>> loss_and_grads(ag_graph *g, const ag_tensor *loss) {
+  std::vector<std::vector<unsigned char>> out{read_bytes(loss)};
+  for (int i = 0; i < ag_graph_param_count(g); i++) {
+    const ag_tensor *gr = ag_graph_grad(g, ag_graph_param_at(g, i));
+    EXPECT_NE(gr, nullptr) << "parameter " << i << " has no gradient";
+    if (gr) out.push_back(read_bytes(gr));
+  }
+  return out;
+}
+
+void expect_bitwise_equal(const std::vector<std::vector<unsigned char>> &a,
+                          const std::vector<std::vector<unsigned char>> &b, const char *what) {
+  ASSERT_EQ(a.size(), b.size()) << what;
+  for (size_t i = 0; i < a.size(); i++) {
+    ASSERT_EQ(a[i].size(), b[i].size()) << what << ": tensor " << i;
+    EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].size()), 0)
+        << what << ": tensor " << i << (i == 0 ? " (the loss)" : " (a gradient)") << " differs";
+  }
+}
+
+// The bytes a placed tensor spans, [lo, hi).
+struct Span {
+  const char *lo, *hi;
+};
+
+Span span_of(const ag_tensor *t) {
+  const size_t es = ag_dtype_size(t->dtype);
+  int64_t extent = 1;
+  for (int d = 0; d < t->ndim; d++) extent += (t->shape[d] - 1) * t->stride[d];
+  const char *lo = (const char *)t->buf->data + t->offset * (int64_t)es;
+  return {lo, lo + extent * (int64_t)es};
+}
+
+bool overlap(Span a, Span b) { return a.lo < b.hi && b.lo < a.hi; }
+
+// Checks a one-stream plan from the placed memory alone, independently of
+// the planner's own bookkeeping: no node writes over its own inputs (except
+// output 0 exactly over one input, when in place is allowed), no value is
+// overwritten between the node that writes it and any node that reads it,
+// and outputs and gradients are not overwritten after they are written.
+// Returns the first violation.
+std::string find_clobber(ag_graph *g, bool allow_inplace) {
+  const int n_nodes = ag_graph_node_count(g);
+  auto writer = [&](const ag_tensor *t) {
+    return ag_graph_value_producer(g, ag_graph_value_base(g, ag_graph_value_index(g, t)));
+  };
+  auto clobbered = [&](const ag_tensor *t, int from, int to) -> int {
+    const Span x = span_of(t);
+    for (int k = from + 1; k < to; k++) {
+      const ag_node *node = ag_graph_node(g, k);
+      if (node->kind == AG_NODE_VIEW) continue;
+      for (const ag_tensor *o : node->call.out)
+        if (o && overlap(span_of(o), x)) return k;
+    }
+    return -1;
+  };
+  for (int n = 0; n < n_nodes; n++) {
+    const ag_node *node = ag_graph_node(g, n);
+    if (node->kind == AG_NODE_VIEW) continue;
+    for (const ag_tensor *in : node->call.in) {
+      if (!in) continue;
+      for (int o = 0; o < AG_OP_MAX_ARGS; o++) {
+        const ag_tensor *out = node->call.out[o];
+        if (!out || !overlap(span_of(out), span_of(in))) continue;
+        const bool exact = span_of(out).lo == span_of(in).lo && span_of(out).hi == span_of(in).hi;
+        if (!(allow_inplace && o == 0 && exact))
+          return "node " + std::to_string(n) + " writes output " + std::to_string(o) +
+                 " over its input " + std::to_string(ag_graph_value_index(g, in));
+      }
+      const int k = clobbered(in, writer(in), n);
+      if (k >= 0)
+        return "node " + std::to_string(k) + " overwrites value " +
+               std::to_string(ag_graph_value_index(g, in)) + " before node " + std::to_string(n) +
+               " reads it";
+    }
+  }
+  for (int v = 0; v < ag_graph_value_count(g); v++) {
+    if (!(ag_graph_value_flags(g, v) & (AG_VALUE_OUTPUT | AG_VALUE_GRAD))) continue;
+    const ag_tensor *t = ag_graph_value(g, v);
+    const int k = clobbered(t, writer(t), n_nodes);
+    if (k >= 0)
+      return "node " + std::to_string(k) + " overwrites resident value " + std::to_string(v);
+  }
+  return "";
+}
+
+ag_sched_opts opts_with(int reuse, int inplace, int streams) {
+  ag_sched_opts o = ag_sched_defaults();
+  o.reuse = reuse;
+  o.inplace = inplace;
+  o.max_streams = streams;
+  return o;
+}
+
+// ---- a 4-layer causal transformer LM, trained with cross-entropy ---------
+
+constexpr int64_t kB = 4, kT = 64, kC = 128, kV = 64;
+constexpr int kHeads = 4, kLayers = 4;
+
+struct Lm {
+  ag_graph *g = nullptr;
+  ag_tensor *x = nullptr, *targets = nullptr, *loss = nullptr;
+};
+
+Lm build_lm(ag_backend *be, ag_params *p) {
+  Lm m;
+  m.g = ag_graph_new(be);
+  const int64_t xs[3] = {kB, kT, kC}, ts[1] = {kB * kT}, ls[2] = {kB * kT, kV};
+  m.x = ag_graph_input(m.g, "x", AG_F32, 3, xs);
+  m.targets = ag_graph_input(m.g, "targets", AG_I32, 1, ts);
+  ag_tensor *h = m.x;
+  for (int l = 0; l < kLayers; l++) {
+    const std::string name = "blocks." + std::to_string(l);
+    h = ag_nn_transformer_block(m.g, p, name.c_str(), h, kHeads, 1);
+  }
+  h = ag_nn_layernorm(m.g, p, "ln_f", h);
+  ag_tensor *logits = ag_nn_linear(m.g, p, "head", h, kV, AG_MATMUL_EPI_NONE, 1);
+  m.loss = ag_graph_output(m.g, ag_cross_entropy(m.g, ag_reshape(m.g, logits, 2, ls), m.targets));
+  return m;
+}
+
+void write_lm_inputs(const Lm &m, uint32_t seed) {
+  write_floats(m.x, pattern((size_t)(kB * kT * kC), seed));
+  std::vector<int32_t> t((size_t)(kB * kT));
+  for (size_t i = 0; i < t.size(); i++) t[i] = (int32_t)((i * 7 + seed) % kV);
+  ASSERT_EQ(ag_tensor_write(m.targets, t.data(), t.size() * 4), AG_OK) << ag_last_error();
+}
+
+std::vector<std::vector<unsigned char>> run_plan(Lm &m, const ag_sched_opts &o,
+                                                 ag_sched_stats *stats) {
+  ag_sched *s = nullptr;
+  EXPECT_EQ(ag_sched_new(m.g, &o, &s), AG_OK) << ag_last_error();
+  if (!s) return {};
+  write_lm_inputs(m, 1);
+  EXPECT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+  auto r = loss_and_grads(m.g, m.loss);
+  if (stats) *stats = ag_sched_get_stats(s);
+  ag_sched_free(s);
+  return r;
+}
+
+class SchedLm : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    p = ag_params_new(test_backend(), 42);
+    ASSERT_NE(p, nullptr) << ag_last_error();
+    m = build_lm(test_backend(), p);
+    ASSERT_EQ(ag_graph_status(m.g), AG_OK) << ag_graph_error(m.g);
+    ASSERT_EQ(ag_backward(m.g, m.loss), AG_OK) << ag_last_error();
+  }
+  void TearDown() override {
+    ag_graph_free(m.g);
+    ag_params_free(p);
+  }
+  ag_params *p = nullptr;
+  Lm m;
+};
+
+TEST_F(SchedLm, PeakIsAtLeast40PercentBelowNoReuse) {
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(m.g, nullptr, &s), AG_OK) << ag_last_error();
+  const ag_sched_stats st = ag_sched_get_stats(s);
+  std::printf("transformer training graph: %d nodes, %d kernels, %d in place\n", st.nodes,
+              st.kernels, st.inplace);
+  std::printf("arena (planned peak) %zu bytes, no reuse %zu bytes (%.1f%%), resident %zu bytes\n",
+              st.arena_bytes, st.no_reuse_bytes,
+              100.0 * (double)st.arena_bytes / (double)st.no_reuse_bytes, st.resident_bytes);
+  if (FILE *f = std::fopen("sched_lm_plan.txt", "w")) {
+    ag_sched_dump(s, f);
+    std::fclose(f);
+  }
+  EXPECT_GT(st.no_reuse_bytes, 0u);
+  EXPECT_LE((double)st.arena_bytes, 0.6 * (double)st.no_reuse_bytes)
+      << "plan written to sched_lm_plan.txt";
+  EXPECT_GT(st.inplace, 0);
+  EXPECT_EQ(st.streams, 1);
+  EXPECT_EQ(st.waits, 0);
+  EXPECT_EQ(find_clobber(m.g, true), "");
+  ag_sched_free(s);
+  const ag_sched_opts no_inplace = opts_with(1, 0, 1);
+  ASSERT_EQ(ag_sched_new(m.g, &no_inplace, &s), AG_OK) << ag_last_error();
+  EXPECT_EQ(ag_sched_get_stats(s).inplace, 0);
+  EXPECT_EQ(find_clobber(m.g, false), "");
+  ag_sched_free(s);
+}
+
+TEST_F(SchedLm, ReuseAndInPlaceAreBitwiseEqualToNoReuse) {
+  ag_sched_stats plain{}, planned{};
+  const auto a = run_plan(m, opts_with(0, 0, 1), &plain);
+  const auto b = run_plan(m, opts_with(1, 1, 1), &planned);
+  EXPECT_EQ(plain.inplace, 0);
+  EXPECT_EQ(plain.arena_bytes, plain.no_reuse_bytes);
+  EXPECT_GT(planned.inplace, 0);
+  EXPECT_LT(planned.arena_bytes, plain.arena_bytes);
+  expect_bitwise_equal(a, b, "reuse+inplace vs none");
+  expect_bitwise_equal(a, run_plan(m, opts_with(1, 0, 1), nullptr), "reuse only vs none");
+  expect_bitwise_equal(a, run_plan(m, opts_with(0, 1, 1), nullptr), "inplace only vs none");
+}
+
+TEST_F(SchedLm, FourStreamPlanVerifiesAndMatches) {
+  const auto one = run_plan(m, opts_with(1, 1, 1), nullptr);
+  ag_sched *s = nullptr;
+  const ag_sched_opts o = opts_with(1, 1, 4);
+  ASSERT_EQ(ag_sched_new(m.g, &o, &s), AG_OK) << ag_last_error();
+  const ag_sched_stats st = ag_sched_get_stats(s);
+  std::printf("4-stream plan: %d streams, %d waits, arena %zu bytes\n", st.streams, st.waits,
+              st.arena_bytes);
+  EXPECT_GT(st.streams, 1);
+  EXPECT_EQ(ag_sched_verify(s), AG_OK) << ag_last_error();
+  write_lm_inputs(m, 1);
+  ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+  expect_bitwise_equal(one, loss_and_grads(m.g, m.loss), "4 streams vs 1");
+  ag_sched_free(s);
+}
+
+// ---- two towers (CLIP-like) ---------------------------------------------
+
+constexpr int64_t kN = 8, kIn = 16, kHid = 32, kOut = 8;
+
+struct Towers {
+  ag_graph *g = nullptr;
+  ag_tensor *a = nullptr, *b = nullptr, *ha = nullptr, *hb = nullptr, *ya = nullptr;
+  ag_tensor *yb = nullptr;
+  ag_tensor *loss = nullptr;
+};
+
+Towers build_towers(ag_backend *be, ag_params *p) {
+  Towers t;
+  t.g = ag_graph_new(be);
+  const int64_t s[2] = {kN, kIn};
+  t.a = ag_graph_input(t.g, "a", AG_F32, 2, s);
+  t.b = ag_graph_input(t.g, "b", AG_F32, 2, s);
+  t.ha = ag_nn_linear(t.g, p, "a.fc1", t.a, kHid, AG_MATMUL_EPI_GELU, 1);
+  t.ya = ag_nn_linear(t.g, p, "a.fc2", t.ha, kOut, AG_MATMUL_EPI_NONE, 1);
+  t.hb = ag_nn_linear(t.g, p, "b.fc1", t.b, kHid, AG_MATMUL_EPI_GELU, 1);
+  t.yb = ag_nn_linear(t.g, p, "b.fc2", t.hb, kOut, AG_MATMUL_EPI_NONE, 1);
+  t.loss = ag_graph_output(t.g, ag_mean_all(t.g, ag_mul(t.g, t.ya, t.yb)));
+  return t;
+}
+
+void write_tower_inputs(const Towers &t, uint32_t seed) {
+  write_floats(t.a, pattern((size_t)(kN * kIn), seed));
+  write_floats(t.b, pattern((size_t)(kN * kIn), seed + 1000));
+}
+
+int producer(ag_graph *g, const ag_tensor *t) {
+  return ag_graph_value_producer(g, ag_graph_value_index(g, t));
+}
+
+class SchedTowers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    p = ag_params_new(test_backend(), 7);
+    ASSERT_NE(p, nullptr) << ag_last_error();
+    t = build_towers(test_backend(), p);
+    ASSERT_EQ(ag_graph_status(t.g), AG_OK) << ag_graph_error(t.g);
+    ASSERT_EQ(ag_backward(t.g, t.loss), AG_OK) << ag_last_error();
+  }
+  void TearDown() override {
+    ag_graph_free(t.g);
+    ag_params_free(p);
+  }
+  std::vector<std::vector<unsigned char>> run_once(const ag_sched_opts &o, uint32_t seed) {
+    ag_sched *s = nullptr;
+    EXPECT_EQ(ag_sched_new(t.g, &o, &s), AG_OK) << ag_last_error();
+    if (!s) return {};
+    write_tower_inputs(t, seed);
+    EXPECT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+    auto r = loss_and_grads(t.g, t.loss);
+    ag_sched_free(s);
+    return r;
+  }
+  ag_params *p = nullptr;
+  Towers t;
+};
+
+TEST_F(SchedTowers, TowersRunOnTwoStreams) {
+  const auto one = run_once(opts_with(1, 1, 1), 3);
+  ag_sched *s = nullptr;
+  const ag_sched_opts o = opts_with(1, 1, 2);
+  ASSERT_EQ(ag_sched_new(t.g, &o, &s), AG_OK) << ag_last_error();
+  const int a1 = producer(t.g, t.ha), a2 = producer(t.g, t.ya);
+  const int b1 = producer(t.g, t.hb), b2 = producer(t.g, t.yb);
+  ASSERT_TRUE(a1 >= 0 && a2 >= 0 && b1 >= 0 && b2 >= 0);
+  EXPECT_EQ(ag_sched_node_stream(s, a1), ag_sched_node_stream(s, a2));
+  EXPECT_EQ(ag_sched_node_stream(s, b1), ag_sched_node_stream(s, b2));
+  EXPECT_NE(ag_sched_node_stream(s, a1), ag_sched_node_stream(s, b1));
+  const ag_sched_stats st = ag_sched_get_stats(s);
+  EXPECT_EQ(st.streams, 2);
+  EXPECT_GT(st.waits, 0);
+  EXPECT_EQ(ag_sched_verify(s), AG_OK) << ag_last_error();
+  write_tower_inputs(t, 3);
+  ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+  expect_bitwise_equal(one, loss_and_grads(t.g, t.loss), "2 streams vs 1");
+  ag_sched_free(s);
+}
+
+// New inputs on one plan give what a fresh graph and plan give for each.
+TEST_F(SchedTowers, RepeatedRunsMatchFreshGraphs) {
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
+  for (uint32_t seed = 10; seed < 13; seed++) {
+    write_tower_inputs(t, seed);
+    ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+    const auto reused = loss_and_grads(t.g, t.loss);
+    Towers fresh = build_towers(test_backend(), p);
+    ASSERT_EQ(ag_backward(fresh.g, fresh.loss), AG_OK) << ag_last_error();
+    ag_sched *fs = nullptr;
+    ASSERT_EQ(ag_sched_new(fresh.g, nullptr, &fs), AG_OK) << ag_last_error();
+    write_tower_inputs(fresh, seed);
+    ASSERT_EQ(ag_sched_run(fs), AG_OK) << ag_last_error();
+    expect_bitwise_equal(reused, loss_and_grads(fresh.g, fresh.loss), "repeated vs fresh");
+    ag_sched_free(fs);
+    ag_graph_free(fresh.g);
+  }
+  EXPECT_EQ(ag_sched_get_stats(s).runs, 3);
+  ag_sched_free(s);
+  // A new plan of the same graph starts counting again and still runs.
+  ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
+  EXPECT_EQ(ag_sched_get_stats(s).runs, 0);
+  write_tower_inputs(t, 10);
+  ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+  EXPECT_EQ(ag_sched_get_stats(s).runs, 1);
+  ag_sched_free(s);
+}
+
+// An intermediate flagged as output keeps exactly the eager result after the
+// rest of the graph (its backward included) has reused the arena.
+TEST_F(SchedTowers, FlaggedIntermediateKeepsItsValue) {
+  ag_graph_free(t.g);
+  t = build_towers(test_backend(), p);
+  ag_graph_output(t.g, t.ha);
+  ASSERT_EQ(ag_backward(t.g, t.loss), AG_OK) << ag_last_error();
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
+  const int64_t hs[2] = {kN, kHid};
+  ag_tensor *eager = ag_tensor_new(test_backend(), AG_F32, 2, hs);
+  ASSERT_NE(eager, nullptr) << ag_last_error();
+  ag_tensor *w = ag_params_find(p, "a.fc1.weight"), *bias = ag_params_find(p, "a.fc1.bias");
+  ASSERT_NE(w, nullptr);
+  ASSERT_NE(bias, nullptr);
+  for (uint32_t seed = 20; seed < 23; seed++) {
+    write_tower_inputs(t, seed);
+    ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+    ASSERT_EQ(ag_eager_matmul_bias(eager, t.a, w, bias, ag_matmul_opts{0, 1, AG_MATMUL_EPI_GELU}),
+              AG_OK)
+        << ag_last_error();
+    const auto got = read_bytes(t.ha), want = read_bytes(eager);
+    EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size()), 0) << "seed " << seed;
+  }
+  // Another plan's run writes its own intermediates; this plan's output and
+  // gradients are untouched by it.
+  const auto ha = read_bytes(t.ha);
+  const auto grads = loss_and_grads(t.g, t.loss);
+  Towers other = build_towers(test_backend(), p);
+  ASSERT_EQ(ag_backward(other.g, other.loss), AG_OK) << ag_last_error();
+  ag_sched *os = nullptr;
+  ASSERT_EQ(ag_sched_new(other.g, nullptr, &os), AG_OK) << ag_last_error();
+  write_tower_inputs(other, 99);
+  ASSERT_EQ(ag_sched_run(os), AG_OK) << ag_last_error();
+  EXPECT_EQ(read_bytes(t.ha), ha);
+  expect_bitwise_equal(grads, loss_and_grads(t.g, t.loss), "after another plan ran");
+  ag_sched_free(os);
+  ag_graph_free(other.g);
+  ag_tensor_free(eager);
+  ag_sched_free(s);
+}
+
+// ---- planning errors ----------------------------------------------------
+
+// A host backend whose op table lacks GELU's backward.
+ag_backend *nokernel_backend() {
+  static ag_op_entry table[AG_OP_COUNT];
+  static ag_backend be;
+  static ag_backend *registered = nullptr;
+  if (!registered) {
+    std::memcpy(table, ag_cpu_op_table, sizeof table);
+    table[AG_OP_GELU].backward = nullptr;
+    if (ag_backend_init_host(&be, "nokernel", AG_DEVICE_CPU, table) != AG_OK) return nullptr;
+    if (ag_backend_register(&be) != AG_OK) return nullptr;
+    registered = &be;
+  }
+  return registered;
+}
+
+TEST(SchedErrors, MissingKernelFailsAtPlanning) {
+  ag_backend *be = nokernel_backend();
+  ASSERT_NE(be, nullptr) << ag_last_error();
+  ag_params *p = ag_params_new(be, 1);
+  Towers t = build_towers(be, p);
+  ASSERT_EQ(ag_graph_status(t.g), AG_OK) << ag_graph_error(t.g);
+  // Forward alone needs no GELU backward: plans and runs.
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
+  write_tower_inputs(t, 1);
+  EXPECT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+  ag_sched_free(s);
+  // With the backward appended, planning names the op and the backend.
+  ASSERT_EQ(ag_backward(t.g, t.loss), AG_OK) << ag_last_error();
+  EXPECT_EQ(ag_sched_new(t.g, nullptr, &s), AG_ERR_UNSUPPORTED);
+  EXPECT_EQ(s, nullptr);
+  const std::string msg = ag_last_error();
+  EXPECT_NE(msg.find("gelu"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("backward"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("nokernel"), std::string::npos) << msg;
+  ag_graph_free(t.g);
+  ag_params_free(p);
+}
+
+TEST(SchedErrors, GraphWithErrorIsRefused) {
+  ag_graph *g = ag_graph_new(test_backend());
+  const int64_t s2[2] = {2, 3}, s3[2] = {4, 5};
+  ag_tensor *a = ag_graph_input(g, "a", AG_F32, 2, s2), *b = ag_graph_input(g, "b", AG_F32, 2, s3);
+  EXPECT_EQ(ag_matmul(g, a, b), nullptr);
+  ag_sched *s = nullptr;
+  EXPECT_NE(ag_sched_new(g, nullptr, &s), AG_OK);
+  EXPECT_EQ(s, nullptr);
+  ag_graph_free(g);
+}
+
+}  // namespace
