@@ -1,13 +1,13 @@
-/* Convolution (NCHW) on the CPU: im2col + OpenBLAS sgemm per image and group,
+/* Convolution (NCHW) on the CPU: im2col + sgemm per image and group,
  * col2im for the gradient of x, OpenMP over the batch. bf16/f16 tensors are
  * widened to f32 scratch once and rounded once on store; f32 tensors are used
  * in place. */
-#include <cblas.h>
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/common/ag_kernels.h"
+#include "cpu_blas.h"
 #include "cpu_dtype.h"
 
 /* Per-group sizes of one convolution: the GEMMs are
@@ -24,19 +24,39 @@ static conv_dims dims_of(const ag_conv2d_geom *g) {
   return d;
 }
 
-/* col [cig*kh*kw, oh*ow] = the input patches of one group of one image. */
+/* The outputs ox in [*lo, *hi) whose input column ox*stride - pad + off lies
+ * inside [0, w). */
+static void valid_span(int64_t ow, int64_t w, int64_t stride, int64_t pad, int64_t off, int64_t *lo,
+                       int64_t *hi) {
+  int64_t first = pad - off, last = w + pad - off; /* ox*stride in [first, last) */
+  *lo = first <= 0 ? 0 : (first + stride - 1) / stride;
+  *hi = last <= 0 ? 0 : (last + stride - 1) / stride;
+  if (*hi > ow) *hi = ow;
+  if (*lo > *hi) *lo = *hi;
+}
+
+/* col [cig*kh*kw, oh*ow] = the input patches of one group of one image. Each
+ * row of a patch plane is zeros, a strided run of one input row, zeros. */
 static void im2col(const ag_conv2d_geom *g, int64_t cig, const float *x, float *col) {
   for (int64_t c = 0; c < cig; c++)
     for (int64_t ky = 0; ky < g->kh; ky++)
       for (int64_t kx = 0; kx < g->kw; kx++) {
-        float *row = col + ((c * g->kh + ky) * g->kw + kx) * g->oh * g->ow;
+        float *plane = col + ((c * g->kh + ky) * g->kw + kx) * g->oh * g->ow;
+        const int64_t off = kx * g->dil_w;
+        int64_t lo, hi;
+        valid_span(g->ow, g->w, g->stride_w, g->pad_w, off, &lo, &hi);
         for (int64_t oy = 0; oy < g->oh; oy++) {
-          int64_t iy = oy * g->stride_h - g->pad_h + ky * g->dil_h;
-          for (int64_t ox = 0; ox < g->ow; ox++) {
-            int64_t ix = ox * g->stride_w - g->pad_w + kx * g->dil_w;
-            int inside = iy >= 0 && iy < g->h && ix >= 0 && ix < g->w;
-            row[oy * g->ow + ox] = inside ? x[(c * g->h + iy) * g->w + ix] : 0.0f;
+          float *row = plane + oy * g->ow;
+          const int64_t iy = oy * g->stride_h - g->pad_h + ky * g->dil_h;
+          if (iy < 0 || iy >= g->h) {
+            memset(row, 0, sizeof(float) * (size_t)g->ow);
+            continue;
           }
+          const float *in = x + (c * g->h + iy) * g->w;
+          const int64_t shift = off - g->pad_w;
+          memset(row, 0, sizeof(float) * (size_t)lo);
+          for (int64_t ox = lo; ox < hi; ox++) row[ox] = in[ox * g->stride_w + shift];
+          memset(row + hi, 0, sizeof(float) * (size_t)(g->ow - hi));
         }
       }
 }
@@ -56,14 +76,6 @@ static void col2im(const ag_conv2d_geom *g, int64_t cig, const float *col, float
           }
         }
       }
-}
-
-/* A = op(A) [m, k] times op(B) [k, n] into C [m, n], row-major; beta 0 or 1. */
-static void gemm(int ta, int tb, int64_t m, int64_t n, int64_t k, const float *a, int64_t lda,
-                 const float *b, int64_t ldb, float beta, float *c, int64_t ldc) {
-  cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-              (blasint)m, (blasint)n, (blasint)k, 1.0f, a, (blasint)lda, b, (blasint)ldb, beta, c,
-              (blasint)ldc);
 }
 
 /* Scratch buffers; every pointer is NULL or owned. */
@@ -126,7 +138,8 @@ ag_status ag_cpu_conv2d_forward(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom 
     for (int64_t gi = 0; gi < g.groups; gi++) {
       float *yg = yf + (n * g.cout + gi * d.cog) * d.p;
       im2col(&g, d.cig, xf + (n * g.cin + gi * d.cig) * g.h * g.w, col);
-      gemm(0, 0, d.cog, d.p, d.k, wf + gi * d.cog * d.k, d.k, col, d.p, 0.0f, yg, d.p);
+      ag_cpu_sgemm(0, 0, d.cog, d.p, d.k, 1.0f, wf + gi * d.cog * d.k, d.k, col, d.p, 0.0f, yg,
+                   d.p);
     }
     for (int64_t c = 0; bias && c < g.cout; c++) {
       float b = ag_cpu_load(dt, bias, c);
@@ -157,7 +170,8 @@ ag_status ag_cpu_conv2d_backward_data(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d
     memset(gxn, 0, (size_t)(g.cin * g.h * g.w) * sizeof(float));
     for (int64_t gi = 0; gi < g.groups; gi++) {
       const float *gyg = gyf + (n * g.cout + gi * d.cog) * d.p;
-      gemm(1, 0, d.k, d.p, d.cog, wf + gi * d.cog * d.k, d.k, gyg, d.p, 0.0f, col, d.p);
+      ag_cpu_sgemm(1, 0, d.k, d.p, d.cog, 1.0f, wf + gi * d.cog * d.k, d.k, gyg, d.p, 0.0f, col,
+                   d.p);
       col2im(&g, d.cig, col, gxn + gi * d.cig * g.h * g.w);
     }
   }
@@ -189,8 +203,8 @@ ag_status ag_cpu_conv2d_backward_filter(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv
     float *col = cols + t * d.k * d.p;
     for (int64_t gi = 0; gi < g.groups; gi++) {
       im2col(&g, d.cig, xf + (n * g.cin + gi * d.cig) * g.h * g.w, col);
-      gemm(0, 1, d.cog, d.k, d.p, gyf + (n * g.cout + gi * d.cog) * d.p, d.p, col, d.p, 1.0f,
-           parts + t * wn + gi * d.cog * d.k, d.k);
+      ag_cpu_sgemm(0, 1, d.cog, d.k, d.p, 1.0f, gyf + (n * g.cout + gi * d.cog) * d.p, d.p, col,
+                   d.p, 1.0f, parts + t * wn + gi * d.cog * d.k, d.k);
     }
   }
 #pragma omp parallel for schedule(static)

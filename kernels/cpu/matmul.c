@@ -1,11 +1,11 @@
 /* matmul on the CPU: OpenBLAS sgemm per product of the batch, then the bias
  * and activation epilogue in one pass. bf16/f16 operands are widened to f32
  * scratch first and the result is rounded once on store. */
-#include <cblas.h>
 #include <limits.h>
 #include <stdlib.h>
 
 #include "kernels/common/ag_kernels.h"
+#include "cpu_blas.h"
 #include "cpu_dtype.h"
 
 /* Elements spanned by `count` matrices of `size` elements `stride` apart. */
@@ -32,12 +32,10 @@ static void apply_epilogue(const ag_gemm *g, const float *bias, float *y) {
 /* The f32 product on f32 operands (the layout described in ag_k_matmul.h). */
 static void gemm_f32(const ag_gemm *g, const float *a, const float *b, const float *bias,
                      float *y) {
-  const int lda = (int)(g->trans_a ? g->m : g->k), ldb = (int)(g->trans_b ? g->k : g->n);
+  const int64_t lda = g->trans_a ? g->m : g->k, ldb = g->trans_b ? g->k : g->n;
   for (int64_t p = 0; p < g->batch; p++)
-    cblas_sgemm(CblasRowMajor, g->trans_a ? CblasTrans : CblasNoTrans,
-                g->trans_b ? CblasTrans : CblasNoTrans, (int)g->m, (int)g->n, (int)g->k, g->alpha,
-                a + p * g->stride_a, lda, b + p * g->stride_b, ldb, g->beta, y + p * g->stride_y,
-                (int)g->n);
+    ag_cpu_sgemm(g->trans_a, g->trans_b, g->m, g->n, g->k, g->alpha, a + p * g->stride_a, lda,
+                 b + p * g->stride_b, ldb, g->beta, y + p * g->stride_y, g->n);
   apply_epilogue(g, bias, y);
 }
 
@@ -94,7 +92,8 @@ ag_status ag_cpu_matmul_act_backward(ag_dtype dt, int epilogue, const void *z, c
   if (!ag_cpu_is_float(dt)) return ag_cpu_float_only("matmul_act_backward", dt);
 #pragma omp parallel for schedule(static)
   for (int64_t i = 0; i < n; i++)
-    ag_cpu_store(dt, dz, i, ag_cpu_load(dt, g, i) * ag_matmul_act_grad(epilogue, ag_cpu_load(dt, z, i)));
+    ag_cpu_store(dt, dz, i,
+                 ag_cpu_load(dt, g, i) * ag_matmul_act_grad(epilogue, ag_cpu_load(dt, z, i)));
   return AG_OK;
 }
 
