@@ -1,6 +1,7 @@
 /* Convolutions through cuDNN's convolution API: forward, backward data and
- * backward filter, algorithms from the _v7 heuristics, one workspace that
- * grows on demand. The handle and workspace are cached behind ctx->dnn,
+ * backward filter, algorithms from the _v7 heuristics, a workspace per stream
+ * that grows on demand (convolutions on two streams may run at once, so they
+ * never share one). The handle and workspaces are cached behind ctx->dnn,
  * created on first use. Math: f32 data with FMA math (no TF32, so results
  * stay close to the CPU reference); f16 / bf16 data with f32 compute on
  * tensor cores. The bias add and the bias gradient are hand-written kernels.
@@ -26,11 +27,19 @@
  * the other's. */
 namespace {
 
-/* What ctx->dnn points to. Lives as long as the backend. */
+/* The workspace of one stream. */
+struct ag_conv_workspace {
+  void *stream;
+  void *ptr;
+  size_t bytes;
+};
+
+/* What ctx->dnn points to. Lives as long as the backend. A scheduler uses
+ * at most 8 streams, plus the default one. */
 struct ag_conv_dnn {
   cudnnHandle_t handle;
-  void *workspace;
-  size_t workspace_bytes;
+  ag_conv_workspace ws[16];
+  int n_ws;
 };
 
 }  // namespace
@@ -61,22 +70,41 @@ static ag_status dnn_of(const char *what, ag_kernel_ctx *ctx, void *stream, ag_c
   return AG_OK;
 }
 
-/* A workspace of at least `bytes`. Growing it frees the old one first:
- * cudaFree waits for the device, so no queued convolution still uses it. */
-static ag_status dnn_workspace(const char *what, ag_conv_dnn *d, size_t bytes, void **ws) {
-  if (bytes > d->workspace_bytes) {
-    if (d->workspace) cudaFree(d->workspace);
-    d->workspace = nullptr;
-    d->workspace_bytes = 0;
-    cudaError_t e = cudaMalloc(&d->workspace, bytes);
+/* The workspace slot of `stream`, added on first use. */
+static ag_status stream_slot(const char *what, ag_conv_dnn *d, void *stream,
+                             ag_conv_workspace **out) {
+  for (int i = 0; i < d->n_ws; i++)
+    if (d->ws[i].stream == stream) {
+      *out = &d->ws[i];
+      return AG_OK;
+    }
+  if (d->n_ws == (int)(sizeof d->ws / sizeof d->ws[0]))
+    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: more than %d streams", what, d->n_ws);
+  *out = &d->ws[d->n_ws++];
+  **out = ag_conv_workspace{stream, nullptr, 0};
+  return AG_OK;
+}
+
+/* A workspace of at least `bytes` for `stream`. Growing it frees the old one
+ * first: cudaFree waits for the device, so no queued convolution still uses
+ * it. (A planned graph's first run, never captured, does the growing.) */
+static ag_status dnn_workspace(const char *what, ag_conv_dnn *d, void *stream, size_t bytes,
+                               void **ws) {
+  ag_conv_workspace *slot = nullptr;
+  AG_TRY(stream_slot(what, d, stream, &slot));
+  if (bytes > slot->bytes) {
+    if (slot->ptr) cudaFree(slot->ptr);
+    slot->ptr = nullptr;
+    slot->bytes = 0;
+    cudaError_t e = cudaMalloc(&slot->ptr, bytes);
     if (e != cudaSuccess) {
-      d->workspace = nullptr;
+      slot->ptr = nullptr;
       return ag_set_error(AG_ERR_OOM, "cuda kernel %s: no workspace of %zu bytes: %s", what,
                           bytes, cudaGetErrorString(e));
     }
-    d->workspace_bytes = bytes;
+    slot->bytes = bytes;
   }
-  *ws = d->workspace;
+  *ws = slot->ptr;
   return AG_OK;
 }
 
@@ -206,7 +234,7 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_forward)(ag_kernel_ctx *ctx, ag_dtype dt
                                                           r.d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                           &n, perf));
   AG_TRY(first_usable(what, perf, n, &algo, &r.ws_bytes));
-  AG_TRY(dnn_workspace(what, r.dnn, r.ws_bytes, &r.ws));
+  AG_TRY(dnn_workspace(what, r.dnn, stream, r.ws_bytes, &r.ws));
   AG_DNN_TRY(what, cudnnConvolutionForward(r.dnn->handle, &ag_dnn_one, r.d.x, x, r.d.w, w,
                                            r.d.conv, algo, r.ws, r.ws_bytes, &ag_dnn_zero, r.d.y,
                                            y));
@@ -231,7 +259,7 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_backward_data)(ag_kernel_ctx *ctx, ag_dt
                        r.dnn->handle, r.d.w, r.d.y, r.d.conv, r.d.x,
                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
   AG_TRY(first_usable(what, perf, n, &algo, &r.ws_bytes));
-  AG_TRY(dnn_workspace(what, r.dnn, r.ws_bytes, &r.ws));
+  AG_TRY(dnn_workspace(what, r.dnn, stream, r.ws_bytes, &r.ws));
   AG_DNN_TRY(what, cudnnConvolutionBackwardData(r.dnn->handle, &ag_dnn_one, r.d.w, w, r.d.y, gy,
                                                 r.d.conv, algo, r.ws, r.ws_bytes, &ag_dnn_zero,
                                                 r.d.x, gx));
@@ -251,7 +279,7 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_backward_filter)(ag_kernel_ctx *ctx, ag_
                        r.dnn->handle, r.d.x, r.d.y, r.d.conv, r.d.w,
                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
   AG_TRY(first_usable(what, perf, n, &algo, &r.ws_bytes));
-  AG_TRY(dnn_workspace(what, r.dnn, r.ws_bytes, &r.ws));
+  AG_TRY(dnn_workspace(what, r.dnn, stream, r.ws_bytes, &r.ws));
   AG_DNN_TRY(what, cudnnConvolutionBackwardFilter(r.dnn->handle, &ag_dnn_one, r.d.x, x, r.d.y,
                                                   gy, r.d.conv, algo, r.ws, r.ws_bytes,
                                                   &ag_dnn_zero, r.d.w, gw));
