@@ -51,28 +51,6 @@ static ag_status step_graph_build(step_graph *sg, ag_params *p, const ag_classif
   return st;
 }
 
-static ag_status make_optimizer(const ag_classifier_train_opts *o, ag_params *p, ag_graph *g,
-                                ag_optimizer **out) {
-  const int n = ag_params_count(p);
-  ag_tensor **params = malloc(sizeof *params * (size_t)n),
-            **grads = malloc(sizeof *grads * (size_t)n);
-  ag_status st = params && grads ? AG_OK : ag_set_error(AG_ERR_OOM, "train: out of host memory");
-  for (int i = 0; i < n && st == AG_OK; i++) {
-    params[i] = ag_params_tensor(p, i);
-    grads[i] = ag_graph_grad(g, params[i]);
-  }
-  ag_optim_opts oo = ag_optim_defaults(AG_OPTIM_ADAMW);
-  oo.lr = o->lr;
-  oo.weight_decay = o->weight_decay;
-  if (st == AG_OK) st = ag_optimizer_new(&oo, n, params, grads, out);
-  /* Biases take no weight decay. */
-  for (int i = 0; i < n && st == AG_OK; i++)
-    if (params[i]->ndim == 1) st = ag_optimizer_set_decay(*out, i, 0);
-  free(params);
-  free(grads);
-  return st;
-}
-
 typedef struct trainer {
   ag_params *p;
   step_graph sg;
@@ -89,7 +67,10 @@ static void trainer_close(trainer *t) {
 static ag_status trainer_open(trainer *t, ag_backend *be, const ag_classifier_config *c,
                               const ag_classifier_train_opts *o, const ag_mnist *train) {
   AG_TRY(step_graph_build(&t->sg, t->p, c, o->batch, 1));
-  AG_TRY(make_optimizer(o, t->p, t->sg.g, &t->opt));
+  ag_optim_opts oo = ag_optim_defaults(AG_OPTIM_ADAMW);
+  oo.lr = o->lr;
+  oo.weight_decay = o->weight_decay;
+  AG_TRY(ag_optimizer_for_params(&oo, t->p, t->sg.g, &t->opt));
   ag_loader_opts lo = ag_loader_default_opts();
   lo.batch = o->batch;
   lo.seed = o->seed;

@@ -6,7 +6,7 @@
 #ifndef AG_TRAIN_H
 #define AG_TRAIN_H
 
-#include "runtime/ag_tensor.h"
+#include "runtime/ag_params.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -38,6 +38,12 @@ typedef struct ag_optimizer ag_optimizer;
  * params' backend. Every parameter starts with weight decay on. */
 ag_status ag_optimizer_new(const ag_optim_opts *o, int n, ag_tensor *const *params,
                            ag_tensor *const *grads, ag_optimizer **out);
+/* An optimizer over a model's parameter set, each paired with its gradient
+ * in `g` (after ag_backward): the usual setup, where vectors (biases, norm
+ * weights) take no weight decay. Parameters the loss does not reach are an
+ * error naming them. */
+ag_status ag_optimizer_for_params(const ag_optim_opts *o, ag_params *p, const ag_graph *g,
+                                  ag_optimizer **out);
 void ag_optimizer_free(ag_optimizer *o);
 /* decay 0 excludes parameter i from weight decay (biases, norm weights). */
 ag_status ag_optimizer_set_decay(ag_optimizer *o, int i, int decay);

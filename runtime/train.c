@@ -248,6 +248,32 @@ float ag_optimizer_last_grad_norm(const ag_optimizer *o) {
 
 int64_t ag_optimizer_steps(const ag_optimizer *o) { return o->steps; }
 
+ag_status ag_optimizer_for_params(const ag_optim_opts *o, ag_params *p, const ag_graph *g,
+                                  ag_optimizer **out) {
+  *out = NULL;
+  const int n = ag_params_count(p);
+  ag_tensor **params = malloc(sizeof *params * (size_t)(n + 1));
+  ag_tensor **grads = malloc(sizeof *grads * (size_t)(n + 1));
+  ag_status st = params && grads ? AG_OK : ag_set_error(AG_ERR_OOM, "optimizer: out of host memory");
+  for (int i = 0; i < n && st == AG_OK; i++) {
+    params[i] = ag_params_tensor(p, i);
+    grads[i] = ag_graph_grad(g, params[i]);
+    if (!grads[i])
+      st = ag_set_error(AG_ERR_INVALID, "optimizer: parameter '%s' has no gradient in this graph",
+                        ag_params_name(p, i));
+  }
+  if (st == AG_OK) st = ag_optimizer_new(o, n, params, grads, out);
+  for (int i = 0; i < n && st == AG_OK; i++)
+    if (params[i]->ndim == 1) st = ag_optimizer_set_decay(*out, i, 0);
+  if (st != AG_OK) {
+    ag_optimizer_free(*out);
+    *out = NULL;
+  }
+  free(params);
+  free(grads);
+  return st;
+}
+
 float ag_lr_warmup_cosine(int64_t step, int64_t warmup, int64_t total, float peak, float floor) {
   if (step < warmup) return (float)((double)peak * (double)step / (double)warmup);
   if (step >= total) return floor;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ag_test_util.h"
+#include "runtime/ag_sched.h"
 #include "runtime/ag_train.h"
 #include "tests/cuda_emu/backend_emu.h"
 
@@ -400,6 +401,50 @@ TEST(TrainErrors, BadInputsNameTheProblem) {
   expect_error(ag_ema_new(0, mod.p.data(), 0.9f, &ema), {"0 params"});
   expect_error(ag_ema_new(2, p.data(), 0.9f, &ema), {"param 1", "emu"});
   EXPECT_EQ(ema, nullptr);
+}
+
+// A model's parameter set paired with a graph's gradients: vectors are
+// excluded from weight decay, and a parameter the loss misses is named.
+TEST(Optimizer, ForParamsPairsGradientsAndSkipsDecayOnVectors) {
+  ag_backend *be = ag_backend_cpu();
+  ag_params *p = ag_params_new(be, 5);
+  ag_graph *g = ag_graph_new(be);
+  const int64_t xs[2] = {2, 3}, ws[2] = {4, 3}, n = 4;
+  ag_tensor *x = ag_graph_input(g, "x", AG_F32, 2, xs);
+  ag_tensor *w = ag_param(g, p, "w", AG_F32, 2, ws, {AG_INIT_ONES, 0});
+  ag_tensor *b = ag_param(g, p, "b", AG_F32, 1, &n, {AG_INIT_ONES, 0});
+  ag_tensor *loss = ag_mean_all(g, ag_linear(g, x, w, b, AG_MATMUL_EPI_NONE));
+  ASSERT_EQ(ag_backward(g, loss), AG_OK) << ag_last_error();
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(g, nullptr, &s), AG_OK) << ag_last_error();
+  std::vector<float> xv(6, 1.0f);
+  ASSERT_EQ(ag_tensor_write(x, xv.data(), 24), AG_OK);
+  ASSERT_EQ(ag_sched_run(s), AG_OK);
+  ag_optim_opts o = ag_optim_defaults(AG_OPTIM_SGD);
+  o.lr = 0.5f;
+  o.weight_decay = 0.1f;
+  ag_optimizer *opt = nullptr;
+  ASSERT_EQ(ag_optimizer_for_params(&o, p, g, &opt), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_optimizer_step(opt, 0.5f, nullptr), AG_OK);
+  // d loss / d w = mean over 8 outputs of x = 1/8 * 2 rows = 0.25; d b = 0.25.
+  // SGD with L2: w -= lr * (g + wd * w) = 1 - 0.5 * (0.25 + 0.1) = 0.825;
+  // the bias takes no decay: 1 - 0.5 * 0.25 = 0.875.
+  float wv[12], bv[4];
+  ASSERT_EQ(ag_tensor_read(ag_params_find(p, "w"), wv, sizeof wv), AG_OK);
+  ASSERT_EQ(ag_tensor_read(ag_params_find(p, "b"), bv, sizeof bv), AG_OK);
+  EXPECT_FLOAT_EQ(wv[0], 0.825f);
+  EXPECT_FLOAT_EQ(bv[0], 0.875f);
+  ag_optimizer_free(opt);
+  // A parameter outside the loss's graph has no gradient there.
+  const int64_t one = 1;
+  ASSERT_NE(ag_params_get(p, "unused", AG_F32, 1, &one, {AG_INIT_ZEROS, 0}), nullptr);
+  EXPECT_NE(ag_optimizer_for_params(&o, p, g, &opt), AG_OK);
+  EXPECT_NE(std::string(ag_last_error()).find("'unused' has no gradient"), std::string::npos)
+      << ag_last_error();
+  EXPECT_EQ(opt, nullptr);
+  ag_sched_free(s);
+  ag_graph_free(g);
+  ag_params_free(p);
 }
 
 }  // namespace
