@@ -139,16 +139,26 @@ static ag_status launch_all(ag_sched *s) {
   return AG_OK;
 }
 
+/* Ends a capture that a failed launch broke, dropping its graph. Ending an
+ * invalidated capture fails too (cudaErrorStreamCaptureInvalidated) and
+ * would overwrite the message; the launch's error is the cause, so it is
+ * the one returned. */
+static ag_status discard_capture(ag_sched *s, ag_status st) {
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", ag_last_error());
+  s->be->capture_end(s->be, s->streams[0], NULL);
+  return ag_set_error(st, "%s", msg);
+}
+
 /* Records the launches into a CUDA graph instead of running them. A
  * failed capture is ended (and its graph dropped) before returning. */
 static ag_status capture(ag_sched *s) {
   ag_backend *be = s->be;
   AG_TRY(be->capture_begin(be, s->streams[0]));
   ag_status st = launch_all(s);
+  if (st != AG_OK) return discard_capture(s, st);
   void *graph = NULL;
-  ag_status end = be->capture_end(be, s->streams[0], st == AG_OK ? &graph : NULL);
-  if (st != AG_OK) return st;
-  AG_TRY(end);
+  AG_TRY(be->capture_end(be, s->streams[0], &graph));
   s->cuda_graph = graph;
   s->stats.captured = 1;
   return AG_OK;
