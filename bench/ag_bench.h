@@ -4,6 +4,7 @@
 #define AG_BENCH_H
 
 #include "runtime/ag_backend.h"
+#include "runtime/ag_sched.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -35,6 +36,26 @@ ag_status ag_bench_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows
  * timed against its baseline; `copy_gbps` gets the measured roofline. */
 ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,
                            int max, int *count, double *copy_gbps);
+
+/* One training step graph (forward + backward) timed under several
+ * scheduler plans; see bench_graph.c. Times are 0 for plans not run. */
+typedef struct ag_bench_graph {
+  char name[32];  /* "classifier" or "transformer" */
+  char item[8];   /* what a step processes: "img" or "tok" */
+  char shape[96]; /* the dimensions, as text */
+  /* seq is 0 for images, channels their channel count */
+  int64_t batch, seq, channels, heads, layers, classes;
+  int64_t items; /* images or tokens per step */
+  double ms;          /* default plan, plain launches */
+  double items_per_s; /* at ms */
+  double no_plan_ms;  /* reuse = 0, inplace = 0 */
+  double replay_ms;   /* default plan replaying a CUDA graph; 0 without capture */
+  ag_sched_stats stats, no_plan_stats, replay_stats;
+} ag_bench_graph;
+
+/* The classifier and transformer training steps on `be`; writes up to
+ * `max` results. */
+ag_status ag_bench_graphs(ag_backend *be, int reps, ag_bench_graph *out, int max, int *count);
 
 #ifdef __cplusplus
 }

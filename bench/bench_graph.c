@@ -1,0 +1,237 @@
+/* `aigc-bench graph`: whole training steps (forward + backward, no
+ * optimizer) run through the scheduler, for two graphs:
+ *   classifier   the Fashion-MNIST classifier (models/ag_classifier.h),
+ *                batch 128 of random 1x28x28 images with random labels
+ *   transformer  4 pre-norm causal transformer blocks (B=8, T=128, C=256,
+ *                H=4) on random activations, a dense head to 256 classes
+ *                and cross-entropy against random labels; on the CPU the
+ *                batch, then the sequence, is halved while a step takes
+ *                over a second (the shape used is reported)
+ * A step is timed with backend events around ag_sched_run (CUDA events on a
+ * GPU): the median of `reps` runs after two warm-up runs. Each graph is
+ * built and planned afresh for every plan it is timed under:
+ *   default   ag_sched_defaults() with plain launches (cuda_graph = 0)
+ *   no plan   reuse = 0 and inplace = 0: every intermediate in a block of
+ *             its own, no op writing over its input
+ *   replay    the defaults with cuda_graph = 1, where the backend can
+ *             capture: the second warm-up run is captured and every timed
+ *             run replays it
+ * The scheduler's statistics (arena, kernels, streams) are the default
+ * plan's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag_bench.h"
+#include "models/ag_classifier.h"
+#include "models/ag_layers.h"
+#include "runtime/ag_ops.h"
+
+/* Above this a CPU transformer step is shrunk, so the run stays short. */
+#define AG_GB_CPU_STEP_MS 1000.0
+#define AG_GB_MIN_SEQ 16
+
+typedef struct gb_case {
+  /* Adds the step's inputs (random images or activations, and labels) and
+   * returns its loss. */
+  ag_tensor *(*loss)(ag_graph *g, ag_params *p, const ag_bench_graph *r, ag_tensor **x,
+                     ag_tensor **labels);
+  ag_bench_graph shape; /* name, item and dimensions filled in */
+  int shrink_on_cpu;
+} gb_case;
+
+static ag_tensor *classifier_loss(ag_graph *g, ag_params *p, const ag_bench_graph *r, ag_tensor **x,
+                                  ag_tensor **labels) {
+  ag_classifier_config c = ag_classifier_default_config();
+  const int64_t xs[4] = {r->batch, 1, c.height, c.width};
+  *x = ag_graph_input(g, "images", AG_F32, 4, xs);
+  *labels = ag_graph_input(g, "labels", AG_I32, 1, &r->batch);
+  return ag_cross_entropy(g, ag_classifier_forward(g, p, &c, *x, NULL), *labels);
+}
+
+static ag_tensor *transformer_loss(ag_graph *g, ag_params *p, const ag_bench_graph *r,
+                                   ag_tensor **x, ag_tensor **labels) {
+  const int64_t xs[3] = {r->batch, r->seq, r->channels}, n = r->batch * r->seq;
+  const int64_t flat[2] = {n, r->channels};
+  *x = ag_graph_input(g, "x", AG_F32, 3, xs);
+  *labels = ag_graph_input(g, "labels", AG_I32, 1, &n);
+  ag_tensor *h = *x;
+  for (int64_t l = 0; l < r->layers; l++) {
+    char name[32];
+    snprintf(name, sizeof name, "blocks.%lld", (long long)l);
+    h = ag_nn_transformer_block(g, p, name, h, (int)r->heads, 1);
+  }
+  ag_tensor *logits =
+      ag_nn_linear(g, p, "head", ag_reshape(g, h, 2, flat), r->classes, AG_MATMUL_EPI_NONE, 1);
+  return ag_cross_entropy(g, logits, *labels);
+}
+
+static const gb_case gb_cases[] = {
+    {classifier_loss,
+     {.name = "classifier", .item = "img", .batch = 128, .channels = 1, .classes = 10},
+     0},
+    {transformer_loss,
+     {.name = "transformer",
+      .item = "tok",
+      .batch = 8,
+      .seq = 128,
+      .channels = 256,
+      .heads = 4,
+      .layers = 4,
+      .classes = 256},
+     1},
+};
+
+typedef struct gb_step {
+  ag_graph *g;
+  ag_sched *s;
+} gb_step;
+
+static void gb_step_free(gb_step *st) {
+  ag_sched_free(st->s);
+  ag_graph_free(st->g);
+  memset(st, 0, sizeof *st);
+}
+
+/* Labels uniform in [0, classes), from a small generator seeded per call so
+ * every plan sees the same data. */
+static ag_status gb_fill_labels(ag_tensor *labels, int64_t classes) {
+  const int64_t n = ag_tensor_numel(labels);
+  int32_t *host = malloc(sizeof *host * (size_t)n);
+  if (!host) return ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  uint64_t state = 0x9e3779b97f4a7c15ull;
+  for (int64_t i = 0; i < n; i++) {
+    state = state * 6364136223846793005ull + 1442695040888963407ull;
+    host[i] = (int32_t)((state >> 33) % (uint64_t)classes);
+  }
+  ag_status st = ag_tensor_write(labels, host, sizeof *host * (size_t)n);
+  free(host);
+  return st;
+}
+
+/* Builds the step (loss and its backward), plans it under `o` and fills
+ * its inputs. */
+static ag_status gb_build(ag_backend *be, ag_params *p, const gb_case *gc, const ag_bench_graph *r,
+                          const ag_sched_opts *o, gb_step *st) {
+  memset(st, 0, sizeof *st);
+  st->g = ag_graph_new(be);
+  if (!st->g) return ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  ag_tensor *x = NULL, *labels = NULL;
+  ag_tensor *loss = ag_graph_output(st->g, gc->loss(st->g, p, r, &x, &labels));
+  ag_status s = ag_graph_status(st->g);
+  if (s == AG_OK) s = ag_backward(st->g, loss);
+  if (s == AG_OK) s = ag_graph_status(st->g);
+  if (s != AG_OK) return ag_set_error(s, "graph %s: %s", gc->shape.name, ag_graph_error(st->g));
+  AG_TRY(ag_sched_new(st->g, o, &st->s));
+  AG_TRY(ag_eager_fill_normal(x, 7, 0, 0.0f, 1.0f));
+  return gb_fill_labels(labels, r->classes);
+}
+
+static int gb_cmp(const void *a, const void *b) {
+  float x = *(const float *)a, y = *(const float *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median step time of `reps` runs after `warmup` runs. */
+static ag_status gb_time(ag_sched *s, ag_backend *be, int warmup, int reps, double *ms) {
+  void *e0 = NULL, *e1 = NULL;
+  float *t = calloc((size_t)reps, sizeof *t);
+  ag_status st = t ? AG_OK : ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  if (st == AG_OK) st = be->event_create(be, &e0, 1);
+  if (st == AG_OK) st = be->event_create(be, &e1, 1);
+  for (int k = 0; k < warmup && st == AG_OK; k++) st = ag_sched_run(s);
+  for (int k = 0; k < reps && st == AG_OK; k++) {
+    st = be->event_record(be, e0, NULL);
+    if (st == AG_OK) st = ag_sched_run(s);
+    if (st == AG_OK) st = be->event_record(be, e1, NULL);
+    if (st == AG_OK) st = be->event_elapsed_ms(be, e0, e1, &t[k]);
+  }
+  if (st == AG_OK) {
+    qsort(t, (size_t)reps, sizeof *t, gb_cmp);
+    *ms = t[reps / 2];
+  }
+  if (e0) be->event_destroy(be, e0);
+  if (e1) be->event_destroy(be, e1);
+  free(t);
+  return st;
+}
+
+/* Builds, plans and times the step under `o`; `stats` (may be NULL) gets
+ * the plan's statistics after the runs. */
+static ag_status gb_measure(ag_backend *be, ag_params *p, const gb_case *gc,
+                            const ag_bench_graph *r, const ag_sched_opts *o, int warmup, int reps,
+                            double *ms, ag_sched_stats *stats) {
+  gb_step st;
+  ag_status s = gb_build(be, p, gc, r, o, &st);
+  if (s == AG_OK) s = gb_time(st.s, be, warmup, reps, ms);
+  if (s == AG_OK && stats) *stats = ag_sched_get_stats(st.s);
+  gb_step_free(&st);
+  return s;
+}
+
+/* On the CPU, halves the batch of a shrinkable graph, then its sequence
+ * (down to AG_GB_MIN_SEQ), while a step (the median of three after a
+ * warm-up, so one disturbed run does not shrink it) takes longer than
+ * AG_GB_CPU_STEP_MS. Each probe halves as often as the time it measured
+ * asks for, counting a halving as halving the time (attention shrinks
+ * faster), so a few probes suffice. */
+static ag_status gb_fit_cpu(ag_backend *be, ag_params *p, const gb_case *gc, ag_bench_graph *r,
+                            const ag_sched_opts *o) {
+  if (be->kind == AG_DEVICE_CUDA || !gc->shrink_on_cpu) return AG_OK;
+  for (;;) {
+    double ms = 0;
+    int shrunk = 0;
+    AG_TRY(gb_measure(be, p, gc, r, o, 1, 3, &ms, NULL));
+    for (; ms > AG_GB_CPU_STEP_MS && (r->batch > 1 || r->seq > AG_GB_MIN_SEQ); ms /= 2) {
+      if (r->batch > 1)
+        r->batch /= 2;
+      else
+        r->seq /= 2;
+      shrunk = 1;
+    }
+    if (!shrunk) return AG_OK;
+  }
+}
+
+static void gb_describe(ag_bench_graph *r) {
+  if (r->seq)
+    snprintf(r->shape, sizeof r->shape, "B=%lld T=%lld C=%lld H=%lld L=%lld V=%lld",
+             (long long)r->batch, (long long)r->seq, (long long)r->channels, (long long)r->heads,
+             (long long)r->layers, (long long)r->classes);
+  else
+    snprintf(r->shape, sizeof r->shape, "B=%lld %lldx28x28 classes=%lld", (long long)r->batch,
+             (long long)r->channels, (long long)r->classes);
+  r->items = r->batch * (r->seq ? r->seq : 1);
+}
+
+static ag_status gb_run_case(ag_backend *be, const gb_case *gc, int reps, ag_bench_graph *r) {
+  ag_sched_opts plain = ag_sched_defaults(), no_plan, replay;
+  plain.cuda_graph = 0;
+  no_plan = plain;
+  no_plan.reuse = 0;
+  no_plan.inplace = 0;
+  replay = plain;
+  replay.cuda_graph = 1;
+  *r = gc->shape;
+  ag_params *p = ag_params_new(be, 1);
+  if (!p) return ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  ag_status st = gb_fit_cpu(be, p, gc, r, &plain);
+  gb_describe(r);
+  if (st == AG_OK) st = gb_measure(be, p, gc, r, &plain, 2, reps, &r->ms, &r->stats);
+  if (st == AG_OK)
+    st = gb_measure(be, p, gc, r, &no_plan, 2, reps, &r->no_plan_ms, &r->no_plan_stats);
+  if (st == AG_OK && be->capture_begin)
+    st = gb_measure(be, p, gc, r, &replay, 2, reps, &r->replay_ms, &r->replay_stats);
+  ag_params_free(p);
+  if (st == AG_OK) r->items_per_s = (double)r->items / (r->ms * 1e-3);
+  return st;
+}
+
+ag_status ag_bench_graphs(ag_backend *be, int reps, ag_bench_graph *out, int max, int *count) {
+  *count = 0;
+  for (size_t k = 0; k < sizeof gb_cases / sizeof gb_cases[0] && *count < max; k++) {
+    AG_TRY(gb_run_case(be, &gb_cases[k], reps, &out[*count]));
+    (*count)++;
+  }
+  return AG_OK;
+}
