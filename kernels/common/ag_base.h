@@ -36,8 +36,7 @@ typedef enum ag_status {
 typedef struct ag_kernel_ctx {
   int device;
   void *blas;             /* e.g. cublasLtHandle_t */
-  void *blas_workspace;
-  size_t blas_workspace_bytes;
+  void *blas_workspace;   /* the matmul kernels' per-stream workspaces */
   void *dnn;              /* e.g. cudnnHandle_t */
 } ag_kernel_ctx;
 

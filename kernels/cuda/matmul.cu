@@ -8,12 +8,11 @@
  * is our a, and D (= y^T) is n x m with leading dimension n. The bias is then
  * one value per row of D, which is what cuBLASLt's bias epilogues add.
  *
- * The handle and workspace live in the backend's ag_kernel_ctx and are
+ * The handle and the workspaces live in the backend's ag_kernel_ctx and are
  * created on first use; like the rest of a backend, they are not meant to be
- * shared by threads issuing work concurrently. There is one workspace, so
- * only GEMMs on the default stream use it: two streams running at once would
- * otherwise scribble on each other's; other streams get workspace-free
- * algorithms. */
+ * shared by threads issuing work concurrently. Each stream gets a workspace
+ * of its own, since GEMMs on two streams may run at once (a scheduler's
+ * parallel branches) and must not share one. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
 #include "kernels/common/ag_kernels.h"
@@ -51,30 +50,52 @@ static cudaError_t workspace_alloc(void **p, size_t bytes) {
 #endif
 }
 
-static void workspace_free(void *p) {
-#ifdef AG_CUDA_EMU
-  std::free(p);
-#else
-  cudaFree(p);
-#endif
-}
+namespace {
+
+/* What ctx->blas_workspace points to: one workspace per stream seen. A
+ * scheduler uses at most 8 streams, plus the default one. */
+struct lt_workspaces {
+  struct {
+    void *stream;
+    void *ptr;
+  } slot[16];
+  int n;
+};
+
+}  // namespace
 
 static ag_status ensure_handle(ag_kernel_ctx *ctx, const ag_gemm *g) {
   if (ctx->blas) return AG_OK;
-  void *ws = NULL;
-  cudaError_t err = workspace_alloc(&ws, AG_MATMUL_WORKSPACE_BYTES);
-  if (err != cudaSuccess)
-    return ag_set_error(AG_ERR_OOM, "cuda kernel matmul: no memory for the cuBLASLt workspace: %s",
-                        cudaGetErrorString(err));
+  lt_workspaces *w = (lt_workspaces *)std::calloc(1, sizeof(lt_workspaces));
+  if (!w) return ag_set_error(AG_ERR_OOM, "cuda kernel matmul: out of host memory");
   cublasLtHandle_t h = NULL;
   cublasStatus_t st = cublasLtCreate(&h);
   if (st != CUBLAS_STATUS_SUCCESS) {
-    workspace_free(ws);
+    std::free(w);
     return lt_error(st, "cublasLtCreate", g);
   }
   ctx->blas = h;
-  ctx->blas_workspace = ws;
-  ctx->blas_workspace_bytes = AG_MATMUL_WORKSPACE_BYTES;
+  ctx->blas_workspace = w;
+  return AG_OK;
+}
+
+/* The workspace of `stream` (AG_MATMUL_WORKSPACE_BYTES), allocated on first
+ * use; a planned graph's first, uncaptured run allocates its streams' ones. */
+static ag_status workspace_of(ag_kernel_ctx *ctx, void *stream, void **out) {
+  lt_workspaces *w = (lt_workspaces *)ctx->blas_workspace;
+  for (int i = 0; i < w->n; i++)
+    if (w->slot[i].stream == stream) {
+      *out = w->slot[i].ptr;
+      return AG_OK;
+    }
+  if (w->n == (int)(sizeof w->slot / sizeof w->slot[0]))
+    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel matmul: more than %d streams", w->n);
+  cudaError_t err = workspace_alloc(out, AG_MATMUL_WORKSPACE_BYTES);
+  if (err != cudaSuccess)
+    return ag_set_error(AG_ERR_OOM, "cuda kernel matmul: no memory for the cuBLASLt workspace: %s",
+                        cudaGetErrorString(err));
+  w->slot[w->n].stream = stream;
+  w->slot[w->n++].ptr = *out;
   return AG_OK;
 }
 
@@ -202,11 +223,13 @@ extern "C" ag_status AG_CUDA_SYM(matmul)(ag_kernel_ctx *ctx, ag_dtype dt, const 
   LtPlan plan;
   cublasLtMatmulAlgo_t algo;
   AG_TRY(describe(&plan, dt, g, bias));
-  const size_t ws_bytes = stream ? 0 : ctx->blas_workspace_bytes;
+  void *ws = NULL;
+  const size_t ws_bytes = AG_MATMUL_WORKSPACE_BYTES;
+  AG_TRY(workspace_of(ctx, stream, &ws));
   AG_TRY(choose_algo(&plan, ctx, ws_bytes, g, a, b, y, &algo));
   AG_LT_TRY(cublasLtMatmul((cublasLtHandle_t)ctx->blas, plan.op, &g->alpha, b, plan.a, a, plan.b,
                            &g->beta, y, plan.d, y, plan.d, &algo,
-                           ws_bytes ? ctx->blas_workspace : NULL, ws_bytes, (cudaStream_t)stream),
+                           ws, ws_bytes, (cudaStream_t)stream),
             g);
   return AG_OK;
 }
