@@ -98,6 +98,7 @@ void ag_sched_free(ag_sched *s) {
   if (s->arena.data) ag_allocator_free(be->alloc, s->arena.data);
   for (int n = 0; s->nodes && n < s->g->n_nodes; n++) free(s->nodes[n].waits);
   free(s->nodes);
+  free(s->data_clock);
   free(s->events);
   free(s->resident);
   free(s->blocks);

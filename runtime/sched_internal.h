@@ -22,10 +22,10 @@ typedef enum ag_storage {
 typedef struct ag_block {
   ag_storage storage;
   size_t bytes;
-  size_t offset;   /* in the arena */
-  int first, last; /* the nodes that write it first and read it last */
-  int stream;      /* the one stream touching it, -1 for several */
-  ag_buffer *buf;  /* the memory, once placed */
+  size_t offset;                     /* in the arena */
+  int first, last;                   /* the nodes that write it first and read it last */
+  int last_on[AG_SCHED_MAX_STREAMS]; /* per stream, the last node touching it */
+  ag_buffer *buf;                    /* the memory, once placed */
 } ag_block;
 
 typedef struct ag_sched_node {
@@ -47,6 +47,10 @@ struct ag_sched {
   ag_block *blocks;
   int n_blocks;
   ag_sched_node *nodes;
+  /* Per node, a vector clock of data dependencies alone: data_clock[n][k]
+   * is the last node of stream k that n depends on through values it reads
+   * (n itself on its own stream). Used while planning memory. */
+  int (*data_clock)[AG_SCHED_MAX_STREAMS];
   ag_buffer arena;
   ag_tensor **resident; /* the tensors behind AG_STORE_RESIDENT blocks */
   int n_resident;

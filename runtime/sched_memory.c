@@ -93,7 +93,7 @@ static void classify(ag_sched *s) {
                                                                           : AG_STORE_ARENA;
     b->bytes = ag_tensor_nbytes(&val->t);
     b->first = b->last = val->producer;
-    b->stream = -2; /* not touched yet */
+    for (int k = 0; k < AG_SCHED_MAX_STREAMS; k++) b->last_on[k] = -1;
     if (b->storage == AG_STORE_ARENA) s->stats.no_reuse_bytes += align_up(b->bytes);
   }
   free(flags);
@@ -101,8 +101,8 @@ static void classify(ag_sched *s) {
 
 static void touch(ag_sched *s, int b, int n) {
   ag_block *blk = &s->blocks[b];
-  int st = s->nodes[n].stream;
-  blk->stream = blk->stream == -2 || blk->stream == st ? st : -1;
+  int *last = &blk->last_on[s->nodes[n].stream];
+  if (n > *last) *last = n;
   if (n > blk->last) blk->last = n;
 }
 
@@ -128,7 +128,8 @@ static void try_inplace(ag_sched *s, int n) {
   for (int v = yv; v < g->n_values; v++)
     if (s->block_of[v] == by) s->block_of[v] = bx;
   xb->last = yb->last;
-  if (yb->stream != -2) xb->stream = xb->stream == yb->stream ? xb->stream : -1;
+  for (int k = 0; k < AG_SCHED_MAX_STREAMS; k++)
+    if (yb->last_on[k] > xb->last_on[k]) xb->last_on[k] = yb->last_on[k];
   yb->storage = AG_STORE_MERGED;
   yb->bytes = 0;
   s->nodes[n].inplace = 1;
@@ -150,11 +151,23 @@ static void liveness(ag_sched *s) {
   for (int n = 0; n < g->n_nodes; n++) try_inplace(s, n);
 }
 
+/* Whether every access to block a happens before node n through data
+ * dependencies alone: then n may reuse a's bytes without any wait beyond
+ * those its inputs already need, even when they ran on other streams. */
+static int done_before(const ag_sched *s, const ag_block *a, int n) {
+  for (int k = 0; k < AG_SCHED_MAX_STREAMS; k++)
+    if (a->last_on[k] > s->data_clock[n][k]) return 0;
+  return 1;
+}
+
 /* Two arena blocks may share bytes when one is dead before the other is
- * written, both on the same stream (whose order is the node order). */
+ * first written, in node order and in the order data dependencies impose
+ * across streams (so sharing never serialises parallel branches). */
 static int may_share(const ag_sched *s, const ag_block *a, const ag_block *b) {
-  if (!s->opts.reuse || a->stream < 0 || a->stream != b->stream) return 0;
-  return a->last < b->first || b->last < a->first;
+  if (!s->opts.reuse) return 0;
+  if (a->last < b->first) return done_before(s, a, b->first);
+  if (b->last < a->first) return done_before(s, b, a->first);
+  return 0;
 }
 
 /* Sort keys: qsort has no context argument in C11, so each entry carries

@@ -23,11 +23,27 @@ static int writer_of(const ag_graph *g, const ag_tensor *x) {
   return v->producer;
 }
 
+/* Node n's data clock: its stream predecessor's, joined with those of the
+ * nodes that wrote what it reads. */
+static void set_data_clock(ag_sched *s, int n, int prev) {
+  const ag_node *node = &s->g->nodes[n];
+  int *c = s->data_clock[n];
+  for (int k = 0; k < AG_SCHED_MAX_STREAMS; k++) c[k] = prev >= 0 ? s->data_clock[prev][k] : -1;
+  for (int i = 0, k = ag_node_inputs(node); i < k; i++) {
+    const int w = node->call.in[i] ? writer_of(s->g, node->call.in[i]) : -1;
+    for (int j = 0; w >= 0 && j < AG_SCHED_MAX_STREAMS; j++)
+      if (s->data_clock[w][j] > c[j]) c[j] = s->data_clock[w][j];
+  }
+  c[s->nodes[n].stream] = n;
+}
+
 ag_status ag_sched_plan_streams(ag_sched *s) {
   const ag_graph *g = s->g;
   int tail[AG_SCHED_MAX_STREAMS], used = 0;
   s->nodes = calloc((size_t)g->n_nodes + 1, sizeof *s->nodes);
-  if (!s->nodes) return ag_set_error(AG_ERR_OOM, "sched: out of host memory");
+  s->data_clock = malloc(sizeof *s->data_clock * ((size_t)g->n_nodes + 1));
+  if (!s->nodes || !s->data_clock) return ag_set_error(AG_ERR_OOM, "sched: out of host memory");
+  for (int k = 0; k < AG_SCHED_MAX_STREAMS; k++) tail[k] = -1;
   for (int n = 0; n < g->n_nodes; n++) {
     const ag_node *node = &g->nodes[n];
     int stream = -1, latest = -1;
@@ -44,6 +60,7 @@ ag_status ag_sched_plan_streams(ag_sched *s) {
       for (int k = 0; k < used; k++)
         if (stream < 0 || tail[k] < tail[stream]) stream = k;
     s->nodes[n].stream = stream;
+    set_data_clock(s, n, tail[stream]);
     tail[stream] = n;
   }
   s->stats.streams = used ? used : 1;

@@ -284,7 +284,9 @@ void fail_during_capture(int streams) {
   // The node producing tower b's output: on the side stream of a 2-stream plan.
   const int node = ag_graph_value_producer(p.cap.g, ag_graph_value_index(p.cap.g, p.cap.yb));
   ASSERT_GE(node, 0);
-  if (streams > 1) ASSERT_NE(ag_sched_node_stream(s, node), 0) << "not on the side stream";
+  if (streams > 1) {
+    ASSERT_NE(ag_sched_node_stream(s, node), 0) << "not on the side stream";
+  }
   const ag_op op = ag_graph_node(p.cap.g, node)->op;
   int skip = 0;  // earlier forward launches of the same op
   for (int n = 0; n < node; n++) {
