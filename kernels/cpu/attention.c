@@ -1,52 +1,197 @@
-/* Exact (math) attention: scores, mask, softmax and the weighted sum of
- * values, row by row in f32. The reference for the fused CUDA kernels. */
+/* Exact (math) attention in f32: the reference for the fused CUDA kernels.
+ *
+ * Work goes by blocks of ATTN_BLOCK query rows of one (batch, head), so the
+ * scratch is a block of scores (ATTN_BLOCK x Tk floats), not the whole
+ * Tq x Tk matrix. bf16/f16 operands are widened to f32 once (f32 ones are
+ * used in place) and the products S = scale * Q K^T, O = P V and those of
+ * the backward are sgemm calls, made from inside the OpenMP loops and so
+ * single-threaded (see cpu_blas.h). A block only multiplies the keys that
+ * at least one of its rows sees, which skips most of the masked half of a
+ * causal product.
+ *
+ * The forward runs one (batch, head, query block) per iteration; the
+ * backward one (batch, head) per iteration, whose thread walks its query
+ * blocks in order and accumulates dK and dV in scratch, so the accumulation
+ * needs no atomics. Both are deterministic: every output element is
+ * computed by one thread in a fixed order, whatever the thread count. */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-#include "kernels/common/ag_kernels.h"
+#include "cpu_blas.h"
 #include "cpu_dtype.h"
+#include "kernels/common/ag_kernels.h"
 
-/* Scaled score of query row qi (an index into q) and key row kj. */
-static float attn_score(ag_dtype dt, const ag_attn_dims *d, const void *q, int64_t qi,
-                        const void *k, int64_t kj) {
-  float s = 0.0f;
-  for (int64_t c = 0; c < d->dim; c++)
-    s += ag_cpu_load(dt, q, qi * d->dim + c) * ag_cpu_load(dt, k, kj * d->dim + c);
-  return s * d->scale;
+/* Query rows per block: enough rows for sgemm to be efficient, few enough
+ * that a block of scores for a long sequence stays in cache. */
+enum { ATTN_BLOCK = 64 };
+
+/* n elements of src (dtype dt) from element `at`, as f32: src itself for
+ * f32, else widened into dst. */
+static const float *attn_f32(ag_dtype dt, const void *src, int64_t at, int64_t n, float *dst) {
+  const uint16_t *h = (const uint16_t *)src + at;
+  switch (dt) {
+  case AG_BF16:
+    for (int64_t i = 0; i < n; i++) dst[i] = ag_bf16_to_f32(h[i]);
+    return dst;
+  case AG_F16:
+    for (int64_t i = 0; i < n; i++) dst[i] = ag_f16_to_f32(h[i]);
+    return dst;
+  default: return (const float *)src + at;
+  }
 }
 
-/* Dot product of row r of a and row r of b, both [.., D]. */
-static float attn_row_dot(ag_dtype dt, const ag_attn_dims *d, const void *a, const void *b,
-                          int64_t r) {
-  float s = 0.0f;
-  for (int64_t c = 0; c < d->dim; c++)
-    s += ag_cpu_load(dt, a, r * d->dim + c) * ag_cpu_load(dt, b, r * d->dim + c);
-  return s;
+/* Where to compute an f32 result bound for dst from element `at`: in place
+ * when dst is f32, else in scratch (attn_store then rounds it into dst). */
+static float *attn_out_f32(ag_dtype dt, void *dst, int64_t at, float *scratch) {
+  return dt == AG_F32 ? (float *)dst + at : scratch;
 }
 
-/* One query row: o = sum_j p_j v_j with p the softmax over visible keys.
- * `p` is scratch for Tk scores. */
-static void attn_forward_row(ag_dtype dt, const ag_attn_dims *d, const void *q, const void *k,
-                             const void *v, int64_t limit, int64_t row, void *o, float *lse,
-                             float *p) {
-  const int64_t i = row % d->tq, kv0 = row / d->tq * d->tk;
-  float m = -INFINITY;
-  for (int64_t j = 0; j < d->tk; j++) {
-    p[j] = ag_attn_visible(d, limit, i, j) ? attn_score(dt, d, q, row, k, kv0 + j) : -INFINITY;
-    m = fmaxf(m, p[j]);
+/* Stores n f32 values src into dst (dtype dt) from element `at`; a no-op
+ * for a result attn_out_f32 placed in dst itself. */
+static void attn_store(ag_dtype dt, void *dst, int64_t at, int64_t n, const float *src) {
+  uint16_t *h = (uint16_t *)dst + at;
+  switch (dt) {
+  case AG_BF16:
+    for (int64_t i = 0; i < n; i++) h[i] = ag_f32_to_bf16(src[i]);
+    break;
+  case AG_F16:
+    for (int64_t i = 0; i < n; i++) h[i] = ag_f32_to_f16(src[i]);
+    break;
+  default: break;
   }
-  float l = 0.0f;
-  for (int64_t j = 0; j < d->tk; j++) {
-    p[j] = m == -INFINITY ? 0.0f : expf(p[j] - m);
-    l += p[j];
+}
+
+/* One past the last key query i sees (0: none). Key j is visible exactly
+ * when j < attn_row_end, the same rule as ag_attn_visible. */
+static int64_t attn_row_end(const ag_attn_dims *d, int64_t limit, int64_t i) {
+  const int64_t e = ag_attn_causal_end(d, i);
+  const int64_t end = e < limit ? e : limit;
+  return end > 0 ? end : 0;
+}
+
+/* Query rows [i0, i0 + rows) of head bh (= b * H + h), and the n keys
+ * [0, n) that at least one of them sees; keys are visible below limit. */
+typedef struct attn_block {
+  int64_t bh, i0, rows, n, limit;
+} attn_block;
+
+static attn_block attn_block_at(const ag_attn_dims *d, const int32_t *kv_len, int64_t bh,
+                                int64_t i0) {
+  attn_block b = {bh, i0, d->tq - i0 < ATTN_BLOCK ? d->tq - i0 : ATTN_BLOCK, 0,
+                  ag_attn_key_limit(d, kv_len, bh / d->heads)};
+  /* The causal end grows with i, so the block's last row sees the most. */
+  b.n = attn_row_end(d, b.limit, i0 + b.rows - 1);
+  return b;
+}
+
+/* First element of the block's rows in a [B, H, Tq, D] tensor. */
+static int64_t attn_block_at_elem(const ag_attn_dims *d, const attn_block *b) {
+  return (b->bh * d->tq + b->i0) * d->dim;
+}
+
+/* ---- forward ---- */
+
+typedef struct attn_fwd_in {
+  ag_dtype dt;
+  ag_attn_dims d;
+  const void *q;
+  const float *k, *v; /* f32 [B, H, Tk, D] */
+  const int32_t *kv_len;
+  void *o;
+  float *lse;
+} attn_fwd_in;
+
+/* Softmax of a row of n scaled scores whose first `end` are visible, in
+ * place (masked scores become 0). Writes the row's lse and returns 1 / the
+ * sum of the exponentials, or 0 for a row that sees no key (lse = +inf). */
+static float attn_softmax_row(float *s, int64_t end, int64_t n, float *lse) {
+  float m = -INFINITY, l = 0.0f;
+  for (int64_t j = 0; j < end; j++) m = fmaxf(m, s[j]);
+  for (int64_t j = 0; j < end; j++) {
+    s[j] = m == -INFINITY ? 0.0f : expf(s[j] - m);
+    l += s[j];
   }
-  lse[row] = l > 0.0f ? m + logf(l) : INFINITY;
-  for (int64_t c = 0; c < d->dim; c++) {
-    float acc = 0.0f;
-    for (int64_t j = 0; j < d->tk; j++)
-      if (p[j] != 0.0f) acc += p[j] * ag_cpu_load(dt, v, (kv0 + j) * d->dim + c);
-    ag_cpu_store(dt, o, row * d->dim + c, l > 0.0f ? acc / l : 0.0f);
+  for (int64_t j = end; j < n; j++) s[j] = 0.0f;
+  *lse = l > 0.0f ? m + logf(l) : INFINITY;
+  return l > 0.0f ? 1.0f / l : 0.0f;
+}
+
+/* Floats of forward scratch per thread: scores, the block of Q, the block
+ * of O and the rows' 1 / sum. */
+static size_t attn_fwd_scratch_floats(const ag_attn_dims *d) {
+  return (size_t)(ATTN_BLOCK * (d->tk + 2 * d->dim + 1));
+}
+
+static void attn_forward_block(const attn_fwd_in *f, attn_block b, float *scratch) {
+  const ag_attn_dims *d = &f->d;
+  const int64_t dim = d->dim, at = attn_block_at_elem(d, &b), kv = b.bh * d->tk * dim;
+  float *s = scratch, *qbuf = s + ATTN_BLOCK * d->tk, *obuf = qbuf + ATTN_BLOCK * dim;
+  float *rinv = obuf + ATTN_BLOCK * dim;
+  float *o = attn_out_f32(f->dt, f->o, at, obuf);
+  if (b.n > 0) {
+    const float *q = attn_f32(f->dt, f->q, at, b.rows * dim, qbuf);
+    ag_cpu_sgemm(0, 1, b.rows, b.n, dim, d->scale, q, dim, f->k + kv, dim, 0.0f, s, b.n);
   }
+  for (int64_t r = 0; r < b.rows; r++)
+    rinv[r] = attn_softmax_row(s + r * b.n, attn_row_end(d, b.limit, b.i0 + r), b.n,
+                               &f->lse[b.bh * d->tq + b.i0 + r]);
+  if (b.n > 0)
+    ag_cpu_sgemm(0, 0, b.rows, dim, b.n, 1.0f, s, b.n, f->v + kv, dim, 0.0f, o, dim);
+  /* A row that sees no key gets exactly 0 (its products were skipped or
+   * all-zero). */
+  for (int64_t r = 0; r < b.rows; r++)
+    for (int64_t c = 0; c < dim; c++)
+      o[r * dim + c] = rinv[r] > 0.0f ? o[r * dim + c] * rinv[r] : 0.0f;
+  attn_store(f->dt, f->o, at, b.rows * dim, o);
+}
+
+/* Widens n elements of src into dst, in chunks over the threads. */
+static void attn_widen_all(ag_dtype dt, const void *src, int64_t n, float *dst) {
+  const int64_t chunk = 1 << 14;
+#pragma omp parallel for schedule(static)
+  for (int64_t c = 0; c < n; c += chunk)
+    attn_f32(dt, src, c, n - c < chunk ? n - c : chunk, dst + c);
+}
+
+/* K and V as f32: in place for f32, else widened into *buf, which the
+ * caller frees. Returns 0 when out of memory. */
+static int attn_kv_f32(ag_dtype dt, const ag_attn_dims *d, const void *k, const void *v,
+                       const float **kf, const float **vf, float **buf) {
+  const int64_t n = d->batch * d->heads * d->tk * d->dim;
+  *buf = NULL;
+  *kf = k;
+  *vf = v;
+  if (dt == AG_F32) return 1;
+  *buf = malloc((size_t)(2 * n) * sizeof **buf);
+  if (!*buf) return 0;
+  attn_widen_all(dt, k, n, *buf);
+  attn_widen_all(dt, v, n, *buf + n);
+  *kf = *buf;
+  *vf = *buf + n;
+  return 1;
+}
+
+/* Runs every query block; 0 when a thread could not get its scratch. */
+static int attn_forward_blocks(const attn_fwd_in *f) {
+  const ag_attn_dims *d = &f->d;
+  const int64_t blocks = (d->tq + ATTN_BLOCK - 1) / ATTN_BLOCK;
+  const int64_t tasks = d->batch * d->heads * blocks;
+  int failed = 0;
+#pragma omp parallel reduction(| : failed)
+  {
+    float *scratch = malloc(attn_fwd_scratch_floats(d) * sizeof *scratch);
+    failed = !scratch;
+    /* Dynamic: causal blocks near the top are cheap. */
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t t = 0; t < tasks; t++) {
+      if (!scratch) continue;
+      const int64_t bh = t / blocks, i0 = t % blocks * ATTN_BLOCK;
+      attn_forward_block(f, attn_block_at(d, f->kv_len, bh, i0), scratch);
+    }
+    free(scratch);
+  }
+  return !failed;
 }
 
 ag_status ag_cpu_attention_forward(ag_dtype dt, ag_attn_dims d, const void *q, const void *k,
@@ -54,92 +199,122 @@ ag_status ag_cpu_attention_forward(ag_dtype dt, ag_attn_dims d, const void *q, c
                                    void *stream) {
   (void)stream;
   if (!ag_cpu_is_float(dt)) return ag_cpu_float_only("attention_forward", dt);
-  const int64_t rows = d.batch * d.heads * d.tq;
-  int failed = 0;
-#pragma omp parallel reduction(| : failed)
-  {
-    float *p = malloc((size_t)d.tk * sizeof *p);
-    failed = !p;
-#pragma omp for schedule(static)
-    for (int64_t row = 0; row < rows; row++) {
-      if (!p) continue;
-      const int64_t limit = ag_attn_key_limit(&d, kv_len, row / (d.heads * d.tq));
-      attn_forward_row(dt, &d, q, k, v, limit, row, o, lse, p);
-    }
-    free(p);
-  }
-  if (failed) return ag_set_error(AG_ERR_OOM, "cpu kernel attention_forward: out of memory");
+  attn_fwd_in f = {dt, d, q, NULL, NULL, kv_len, o, lse};
+  float *kv_buf;
+  const int ok = attn_kv_f32(dt, &d, k, v, &f.k, &f.v, &kv_buf) && attn_forward_blocks(&f);
+  free(kv_buf);
+  if (!ok) return ag_set_error(AG_ERR_OOM, "cpu kernel attention_forward: out of memory");
   return AG_OK;
 }
 
-/* Everything the backward passes read. delta[row] = rowsum(dO * O) - dlse. */
-typedef struct attn_grad_in {
+/* ---- backward ---- */
+
+/* Everything the backward reads and writes; dq, dk, dv may be NULL. */
+typedef struct attn_bwd_in {
   ag_dtype dt;
   ag_attn_dims d;
-  const void *q, *k, *v, *dout;
+  const void *q, *k, *v, *o, *dout;
   const int32_t *kv_len;
-  const float *lse, *delta;
-} attn_grad_in;
+  const float *lse, *dlse;
+  void *dq, *dk, *dv;
+} attn_bwd_in;
 
-/* dS_ij (the gradient of the scaled score) for query row `row`, key index
- * kj = bh * Tk + j; zero where j is masked. */
-static float attn_dscore(const attn_grad_in *g, int64_t row, int64_t kj, int64_t limit) {
-  const ag_attn_dims *d = &g->d;
-  const int64_t i = row % d->tq, j = kj % d->tk;
-  if (!ag_attn_visible(d, limit, i, j)) return 0.0f;
-  const float p = expf(attn_score(g->dt, d, g->q, row, g->k, kj) - g->lse[row]);
-  float dp = 0.0f;
-  for (int64_t c = 0; c < d->dim; c++)
-    dp += ag_cpu_load(g->dt, g->dout, row * d->dim + c) * ag_cpu_load(g->dt, g->v, kj * d->dim + c);
-  return p * (dp - g->delta[row]);
+/* One thread's scratch: the head's K, V, dK, dV ([Tk, D] each), a block's
+ * P and dP ([ATTN_BLOCK, Tk]) and its Q, O, dO, dQ ([ATTN_BLOCK, D]). */
+typedef struct attn_bwd_scratch {
+  float *k, *v, *dk, *dv, *p, *dp, *q, *o, *dout, *dq;
+} attn_bwd_scratch;
+
+/* Carves the scratch out of one allocation, returned (NULL: out of memory). */
+static float *attn_bwd_scratch_alloc(const ag_attn_dims *d, attn_bwd_scratch *w) {
+  const int64_t kv = d->tk * d->dim, sq = ATTN_BLOCK * d->tk, rows = ATTN_BLOCK * d->dim;
+  float *mem = malloc((size_t)(4 * kv + 2 * sq + 4 * rows) * sizeof *mem);
+  if (!mem) return NULL;
+  float *next = mem;
+  float **const parts[] = {&w->k, &w->v, &w->dk, &w->dv, &w->p,
+                           &w->dp, &w->q, &w->o, &w->dout, &w->dq};
+  const int64_t sizes[] = {kv, kv, kv, kv, sq, sq, rows, rows, rows, rows};
+  for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++) {
+    *parts[i] = next;
+    next += sizes[i];
+  }
+  return mem;
 }
 
-/* dQ_i = scale * sum_j dS_ij k_j, one query row per iteration; `acc` holds D
- * floats (NULL: out of memory, skip). Called inside a parallel region. */
-static void attn_grad_q(const attn_grad_in *g, void *dq, float *acc) {
-  const ag_attn_dims *d = &g->d;
-#pragma omp for schedule(static)
-  for (int64_t row = 0; row < d->batch * d->heads * d->tq; row++) {
-    if (!acc) continue;
-    const int64_t kv0 = row / d->tq * d->tk;
-    const int64_t limit = ag_attn_key_limit(d, g->kv_len, row / (d->heads * d->tq));
-    for (int64_t c = 0; c < d->dim; c++) acc[c] = 0.0f;
-    for (int64_t j = 0; j < d->tk; j++) {
-      const float ds = attn_dscore(g, row, kv0 + j, limit);
-      if (ds == 0.0f) continue;
-      for (int64_t c = 0; c < d->dim; c++)
-        acc[c] += ds * ag_cpu_load(g->dt, g->k, (kv0 + j) * d->dim + c);
-    }
-    for (int64_t c = 0; c < d->dim; c++) ag_cpu_store(g->dt, dq, row * d->dim + c, d->scale * acc[c]);
+/* One head's K and V in f32, and its dK and dV accumulators (NULL: not
+ * requested). */
+typedef struct attn_head {
+  const float *k, *v;
+  float *dk, *dv;
+} attn_head;
+
+/* P = exp(S - lse) in place over the block's scaled scores s [rows, n],
+ * 0 where masked (and for a row with no visible key, whose lse is +inf). */
+static void attn_probs(const attn_bwd_in *g, const attn_block *b, float *s) {
+  for (int64_t r = 0; r < b->rows; r++) {
+    const int64_t end = attn_row_end(&g->d, b->limit, b->i0 + r);
+    const float lse = g->lse[b->bh * g->d.tq + b->i0 + r];
+    float *p = s + r * b->n;
+    for (int64_t j = 0; j < end; j++) p[j] = expf(p[j] - lse);
+    for (int64_t j = end; j < b->n; j++) p[j] = 0.0f;
   }
 }
 
-/* dK_j = scale * sum_i dS_ij q_i and dV_j = sum_i p_ij dO_i, one key row per
- * iteration; `acc` holds 2 * D floats (NULL: out of memory, skip). */
-static void attn_grad_kv(const attn_grad_in *g, void *dk, void *dv, float *acc) {
-  const ag_attn_dims *d = &g->d;
-  float *ak = acc, *av = acc ? acc + d->dim : NULL;
-#pragma omp for schedule(static)
-  for (int64_t kj = 0; kj < d->batch * d->heads * d->tk; kj++) {
-    if (!acc) continue;
-    const int64_t q0 = kj / d->tk * d->tq, j = kj % d->tk;
-    const int64_t limit = ag_attn_key_limit(d, g->kv_len, kj / (d->heads * d->tk));
-    for (int64_t c = 0; c < 2 * d->dim; c++) acc[c] = 0.0f;
-    for (int64_t i = 0; i < d->tq; i++) {
-      if (!ag_attn_visible(d, limit, i, j)) continue;
-      const int64_t row = q0 + i;
-      const float p = expf(attn_score(g->dt, d, g->q, row, g->k, kj) - g->lse[row]);
-      const float ds = attn_dscore(g, row, kj, limit);
-      for (int64_t c = 0; c < d->dim; c++) {
-        ak[c] += ds * ag_cpu_load(g->dt, g->q, row * d->dim + c);
-        av[c] += p * ag_cpu_load(g->dt, g->dout, row * d->dim + c);
-      }
-    }
-    for (int64_t c = 0; c < d->dim; c++) {
-      if (dk) ag_cpu_store(g->dt, dk, kj * d->dim + c, d->scale * ak[c]);
-      if (dv) ag_cpu_store(g->dt, dv, kj * d->dim + c, av[c]);
-    }
+/* dS = P * (dP - delta) in place over dp, delta = rowsum(dO * O) - dlse. */
+static void attn_dscores(const attn_bwd_in *g, const attn_block *b, const float *p, float *dp,
+                         const float *dout, const float *o) {
+  const int64_t dim = g->d.dim;
+  for (int64_t r = 0; r < b->rows; r++) {
+    const int64_t row = b->bh * g->d.tq + b->i0 + r;
+    float delta = 0.0f;
+    for (int64_t c = 0; c < dim; c++) delta += dout[r * dim + c] * o[r * dim + c];
+    if (g->dlse) delta -= g->dlse[row];
+    const float *pr = p + r * b->n;
+    float *ds = dp + r * b->n;
+    for (int64_t j = 0; j < b->n; j++) ds[j] = pr[j] == 0.0f ? 0.0f : pr[j] * (ds[j] - delta);
   }
+}
+
+/* dQ of the block, and the block's share of dK and dV added to h. */
+static void attn_backward_block(const attn_bwd_in *g, attn_block b, const attn_head *h,
+                                const attn_bwd_scratch *w) {
+  const ag_attn_dims *d = &g->d;
+  const int64_t dim = d->dim, at = attn_block_at_elem(d, &b), n = b.n;
+  float *dq = g->dq ? attn_out_f32(g->dt, g->dq, at, w->dq) : NULL;
+  if (n == 0) { /* no row of the block sees a key: dQ is 0, dK and dV get nothing */
+    if (!dq) return;
+    memset(dq, 0, (size_t)(b.rows * dim) * sizeof *dq);
+    attn_store(g->dt, g->dq, at, b.rows * dim, dq);
+    return;
+  }
+  const float *q = attn_f32(g->dt, g->q, at, b.rows * dim, w->q);
+  const float *o = attn_f32(g->dt, g->o, at, b.rows * dim, w->o);
+  const float *dout = attn_f32(g->dt, g->dout, at, b.rows * dim, w->dout);
+  ag_cpu_sgemm(0, 1, b.rows, n, dim, d->scale, q, dim, h->k, dim, 0.0f, w->p, n);
+  attn_probs(g, &b, w->p);
+  ag_cpu_sgemm(0, 1, b.rows, n, dim, 1.0f, dout, dim, h->v, dim, 0.0f, w->dp, n);
+  attn_dscores(g, &b, w->p, w->dp, dout, o);
+  if (dq) {
+    ag_cpu_sgemm(0, 0, b.rows, dim, n, d->scale, w->dp, n, h->k, dim, 0.0f, dq, dim);
+    attn_store(g->dt, g->dq, at, b.rows * dim, dq);
+  }
+  if (h->dk) ag_cpu_sgemm(1, 0, n, dim, b.rows, d->scale, w->dp, n, q, dim, 1.0f, h->dk, dim);
+  if (h->dv) ag_cpu_sgemm(1, 0, n, dim, b.rows, 1.0f, w->p, n, dout, dim, 1.0f, h->dv, dim);
+}
+
+/* All gradients of head bh: its query blocks in order, then dK and dV. */
+static void attn_backward_head(const attn_bwd_in *g, int64_t bh, const attn_bwd_scratch *w) {
+  const ag_attn_dims *d = &g->d;
+  const int64_t at = bh * d->tk * d->dim, n = d->tk * d->dim;
+  attn_head h = {attn_f32(g->dt, g->k, at, n, w->k), attn_f32(g->dt, g->v, at, n, w->v),
+                 g->dk ? attn_out_f32(g->dt, g->dk, at, w->dk) : NULL,
+                 g->dv ? attn_out_f32(g->dt, g->dv, at, w->dv) : NULL};
+  if (h.dk) memset(h.dk, 0, (size_t)n * sizeof *h.dk);
+  if (h.dv) memset(h.dv, 0, (size_t)n * sizeof *h.dv);
+  for (int64_t i0 = 0; i0 < d->tq; i0 += ATTN_BLOCK)
+    attn_backward_block(g, attn_block_at(d, g->kv_len, bh, i0), &h, w);
+  if (h.dk) attn_store(g->dt, g->dk, at, n, h.dk);
+  if (h.dv) attn_store(g->dt, g->dv, at, n, h.dv);
 }
 
 ag_status ag_cpu_attention_backward(ag_dtype dt, ag_attn_dims d, const void *q, const void *k,
@@ -148,25 +323,19 @@ ag_status ag_cpu_attention_backward(ag_dtype dt, ag_attn_dims d, const void *q, 
                                     void *dq, void *dk, void *dv, void *stream) {
   (void)stream;
   if (!ag_cpu_is_float(dt)) return ag_cpu_float_only("attention_backward", dt);
-  const int64_t rows = d.batch * d.heads * d.tq;
-  float *delta = malloc((size_t)rows * sizeof *delta);
-  if (!delta) return ag_set_error(AG_ERR_OOM, "cpu kernel attention_backward: out of memory");
-#pragma omp parallel for schedule(static)
-  for (int64_t row = 0; row < rows; row++)
-    delta[row] = attn_row_dot(dt, &d, dout, o, row) - (dlse ? dlse[row] : 0.0f);
-  const attn_grad_in g = {dt, d, q, k, v, dout, kv_len, lse, delta};
+  const attn_bwd_in g = {dt, d, q, k, v, o, dout, kv_len, lse, dlse, dq, dk, dv};
   int failed = 0;
 #pragma omp parallel reduction(| : failed)
   {
-    float *acc = malloc((size_t)(2 * d.dim) * sizeof *acc);
-    failed = !acc;
-    /* Every thread reaches both worksharing loops; one without scratch
-     * skips its iterations and reports the failure. */
-    if (dq) attn_grad_q(&g, dq, acc);
-    if (dk || dv) attn_grad_kv(&g, dk, dv, acc);
-    free(acc);
+    attn_bwd_scratch w;
+    float *mem = attn_bwd_scratch_alloc(&d, &w);
+    failed = !mem;
+    /* One head per iteration: its dK and dV have a single writer. */
+#pragma omp for schedule(dynamic, 1)
+    for (int64_t bh = 0; bh < d.batch * d.heads; bh++)
+      if (mem) attn_backward_head(&g, bh, &w);
+    free(mem);
   }
-  free(delta);
   if (failed) return ag_set_error(AG_ERR_OOM, "cpu kernel attention_backward: out of memory");
   return AG_OK;
 }
