@@ -49,8 +49,9 @@ typedef struct ag_sched_stats {
 
 typedef struct ag_sched ag_sched;
 
-/* Plans `g` (its status must be AG_OK). The graph must not change while the
- * plan lives; its values' memory is valid until ag_sched_free. */
+/* Plans `g` (its status must be AG_OK). The graph must outlive the plan and
+ * not change while it lives, and has one plan at a time: its values' memory
+ * is the plan's, valid until ag_sched_free. */
 ag_status ag_sched_new(ag_graph *g, const ag_sched_opts *opts, ag_sched **out);
 void ag_sched_free(ag_sched *s);
 

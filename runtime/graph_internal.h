@@ -28,6 +28,7 @@ struct ag_graph {
   int *params; /* value indices */
   int n_params, cap_params;
   int differentiated; /* ag_backward has run */
+  int planned;        /* a live ag_sched owns the values' memory */
   ag_status status;
   char error[512];
 };

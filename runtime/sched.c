@@ -53,6 +53,8 @@ static void count_kernels(ag_sched *s) {
 ag_status ag_sched_new(ag_graph *g, const ag_sched_opts *opts, ag_sched **out) {
   *out = NULL;
   if (g->status) return ag_set_error(g->status, "sched: the graph has an error: %s", g->error);
+  if (g->planned)
+    return ag_set_error(AG_ERR_INVALID, "sched: the graph already has a plan; free it first");
   ag_sched *s = calloc(1, sizeof *s);
   if (!s) return ag_set_error(AG_ERR_OOM, "sched: out of host memory");
   s->g = g;
@@ -74,6 +76,7 @@ ag_status ag_sched_new(ag_graph *g, const ag_sched_opts *opts, ag_sched **out) {
     return st;
   }
   count_kernels(s);
+  g->planned = s->live = 1;
   *out = s;
   return AG_OK;
 }
@@ -81,6 +84,7 @@ ag_status ag_sched_new(ag_graph *g, const ag_sched_opts *opts, ag_sched **out) {
 void ag_sched_free(ag_sched *s) {
   if (!s) return;
   ag_backend *be = s->be;
+  if (s->live) s->g->planned = 0;
   const unsigned caller = AG_VALUE_PARAM | AG_VALUE_CONST | AG_VALUE_INPUT;
   for (int v = 0; s->block_of && v < s->g->n_values; v++) {
     ag_value *val = s->g->values[v];

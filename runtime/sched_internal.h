@@ -41,6 +41,7 @@ typedef struct ag_sched_node {
 
 struct ag_sched {
   ag_graph *g;
+  int live; /* planning succeeded: the graph's memory is this plan's */
   ag_backend *be;
   ag_sched_opts opts;
   int *block_of; /* per value: its block */

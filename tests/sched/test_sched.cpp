@@ -474,4 +474,23 @@ TEST(SchedErrors, GraphWithErrorIsRefused) {
   ag_graph_free(g);
 }
 
+// A graph's values live in its plan's memory, so a second live plan is
+// refused; after freeing the first, planning again works.
+TEST(SchedErrors, OnePlanAtATime) {
+  ag_graph *g = ag_graph_new(test_backend());
+  const int64_t n = 4;
+  ag_tensor *x = ag_graph_input(g, "x", AG_F32, 1, &n);
+  ag_graph_output(g, ag_relu(g, ag_scale(g, x, 2.0f)));
+  ag_sched *s = nullptr, *t = nullptr;
+  ASSERT_EQ(ag_sched_new(g, nullptr, &s), AG_OK) << ag_last_error();
+  EXPECT_NE(ag_sched_new(g, nullptr, &t), AG_OK);
+  EXPECT_NE(std::string(ag_last_error()).find("already has a plan"), std::string::npos)
+      << ag_last_error();
+  EXPECT_EQ(t, nullptr);
+  ag_sched_free(s);
+  ASSERT_EQ(ag_sched_new(g, nullptr, &t), AG_OK) << ag_last_error();
+  ag_sched_free(t);
+  ag_graph_free(g);
+}
+
 }  // namespace
