@@ -11,7 +11,7 @@
 #include <vector>
 
 extern "C" {
-#include "models/ag_layers.h"
+#include "models/ag_transformer.h"
 #include "runtime/ag_graph.h"
 #include "runtime/ag_sched.h"
 #include "runtime/ops/matmul.h"
@@ -128,17 +128,12 @@ struct Lm {
 Lm build_lm(ag_backend *be, ag_params *p) {
   Lm m;
   m.g = ag_graph_new(be);
-  const int64_t xs[3] = {kB, kT, kC}, ts[1] = {kB * kT}, ls[2] = {kB * kT, kV};
+  const int64_t xs[3] = {kB, kT, kC}, ts[1] = {kB * kT};
+  const ag_transformer_config c = {kLayers, kHeads, kV, 1};
   m.x = ag_graph_input(m.g, "x", AG_F32, 3, xs);
   m.targets = ag_graph_input(m.g, "targets", AG_I32, 1, ts);
-  ag_tensor *h = m.x;
-  for (int l = 0; l < kLayers; l++) {
-    const std::string name = "blocks." + std::to_string(l);
-    h = ag_nn_transformer_block(m.g, p, name.c_str(), h, kHeads, 1);
-  }
-  h = ag_nn_layernorm(m.g, p, "ln_f", h);
-  ag_tensor *logits = ag_nn_linear(m.g, p, "head", h, kV, AG_MATMUL_EPI_NONE, 1);
-  m.loss = ag_graph_output(m.g, ag_cross_entropy(m.g, ag_reshape(m.g, logits, 2, ls), m.targets));
+  m.loss = ag_graph_output(
+      m.g, ag_cross_entropy(m.g, ag_transformer_logits(m.g, p, &c, m.x), m.targets));
   EXPECT_EQ(ag_graph_status(m.g), AG_OK) << ag_graph_error(m.g);
   EXPECT_EQ(ag_backward(m.g, m.loss), AG_OK) << ag_last_error();
   return m;
