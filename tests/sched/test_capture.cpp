@@ -10,8 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "sched_models.h"
+
 extern "C" {
-#include "models/ag_transformer.h"
 #include "runtime/ag_graph.h"
 #include "runtime/ag_sched.h"
 #include "runtime/ops/matmul.h"
@@ -20,56 +21,12 @@ extern "C" {
 
 namespace {
 
-using Bytes = std::vector<std::vector<unsigned char>>;
+using namespace sched_test;
 
 ag_backend *capture_backend() {
   ag_backend *be = ag_backend_capture();
   EXPECT_NE(be, nullptr) << ag_last_error();
   return be;
-}
-
-// Deterministic values in [-1, 1) that differ per (seed, i).
-std::vector<float> pattern(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  uint32_t h = seed * 2654435761u + 12345u;
-  for (size_t i = 0; i < n; i++) {
-    h ^= h << 13;
-    h ^= h >> 17;
-    h ^= h << 5;
-    v[i] = (float)(h % 20000u) / 10000.0f - 1.0f;
-  }
-  return v;
-}
-
-std::vector<unsigned char> read_bytes(const ag_tensor *t) {
-  std::vector<unsigned char> b(ag_tensor_nbytes(t));
-  EXPECT_EQ(ag_tensor_read(t, b.data(), b.size()), AG_OK) << ag_last_error();
-  return b;
-}
-
-void write_floats(ag_tensor *t, const std::vector<float> &v) {
-  ASSERT_EQ(v.size() * sizeof(float), ag_tensor_nbytes(t));
-  ASSERT_EQ(ag_tensor_write(t, v.data(), ag_tensor_nbytes(t)), AG_OK) << ag_last_error();
-}
-
-// The loss and every parameter gradient, as bytes, in parameter order.
-Bytes loss_and_grads(ag_graph *g, const ag_tensor *loss) {
-  Bytes out{read_bytes(loss)};
-  for (int i = 0; i < ag_graph_param_count(g); i++) {
-    const ag_tensor *gr = ag_graph_grad(g, ag_graph_param_at(g, i));
-    EXPECT_NE(gr, nullptr) << "parameter " << i << " has no gradient";
-    if (gr) out.push_back(read_bytes(gr));
-  }
-  return out;
-}
-
-void expect_bitwise_equal(const Bytes &a, const Bytes &b, const std::string &what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  for (size_t i = 0; i < a.size(); i++) {
-    ASSERT_EQ(a[i].size(), b[i].size()) << what << ": tensor " << i;
-    EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].size()), 0)
-        << what << ": tensor " << i << (i == 0 ? " (the loss)" : " (a gradient)") << " differs";
-  }
 }
 
 // Both backends initialise parameters with the same CPU kernels and seed.
@@ -115,65 +72,21 @@ struct Pair {
   Model cpu, cap;
 };
 
-// ---- a training step: 2 transformer blocks, LM head, cross-entropy -------
+// ---- the training steps: 2 transformer blocks + LM head, or two towers ----
 
-constexpr int64_t kB = 2, kT = 16, kC = 32, kV = 16;
-constexpr int kHeads = 2, kLayers = 2;
+constexpr LmShape kLm = {2, 16, 32, 16, 2, 2};
 
-struct Lm {
-  ag_graph *g = nullptr;
-  ag_tensor *x = nullptr, *targets = nullptr, *loss = nullptr;
-};
-
-Lm build_lm(ag_backend *be, ag_params *p) {
-  Lm m;
-  m.g = ag_graph_new(be);
-  const int64_t xs[3] = {kB, kT, kC}, ts[1] = {kB * kT};
-  const ag_transformer_config c = {kLayers, kHeads, kV, 1};
-  m.x = ag_graph_input(m.g, "x", AG_F32, 3, xs);
-  m.targets = ag_graph_input(m.g, "targets", AG_I32, 1, ts);
-  m.loss = ag_graph_output(
-      m.g, ag_cross_entropy(m.g, ag_transformer_logits(m.g, p, &c, m.x), m.targets));
-  EXPECT_EQ(ag_graph_status(m.g), AG_OK) << ag_graph_error(m.g);
+// The training steps compared: the graph plus its backward.
+Lm lm_step(ag_backend *be, ag_params *p) {
+  Lm m = build_lm(be, p, kLm);
   EXPECT_EQ(ag_backward(m.g, m.loss), AG_OK) << ag_last_error();
   return m;
 }
 
-void write_inputs(const Lm &m, uint32_t seed) {
-  write_floats(m.x, pattern((size_t)(kB * kT * kC), seed));
-  std::vector<int32_t> t((size_t)(kB * kT));
-  for (size_t i = 0; i < t.size(); i++) t[i] = (int32_t)((i * 7 + seed) % kV);
-  ASSERT_EQ(ag_tensor_write(m.targets, t.data(), t.size() * 4), AG_OK) << ag_last_error();
-}
-
-// ---- two towers (CLIP-like), for a two-stream plan ----------------------
-
-constexpr int64_t kN = 8, kIn = 16, kHid = 32, kOut = 8;
-
-struct Towers {
-  ag_graph *g = nullptr;
-  ag_tensor *a = nullptr, *b = nullptr, *ya = nullptr, *yb = nullptr, *loss = nullptr;
-};
-
-Towers build_towers(ag_backend *be, ag_params *p) {
-  Towers t;
-  t.g = ag_graph_new(be);
-  const int64_t s[2] = {kN, kIn};
-  t.a = ag_graph_input(t.g, "a", AG_F32, 2, s);
-  t.b = ag_graph_input(t.g, "b", AG_F32, 2, s);
-  ag_tensor *ha = ag_nn_linear(t.g, p, "a.fc1", t.a, kHid, AG_MATMUL_EPI_GELU, 1);
-  t.ya = ag_nn_linear(t.g, p, "a.fc2", ha, kOut, AG_MATMUL_EPI_NONE, 1);
-  ag_tensor *hb = ag_nn_linear(t.g, p, "b.fc1", t.b, kHid, AG_MATMUL_EPI_GELU, 1);
-  t.yb = ag_nn_linear(t.g, p, "b.fc2", hb, kOut, AG_MATMUL_EPI_NONE, 1);
-  t.loss = ag_graph_output(t.g, ag_mean_all(t.g, ag_mul(t.g, t.ya, t.yb)));
-  EXPECT_EQ(ag_graph_status(t.g), AG_OK) << ag_graph_error(t.g);
+Towers towers_step(ag_backend *be, ag_params *p) {
+  Towers t = build_towers(be, p);
   EXPECT_EQ(ag_backward(t.g, t.loss), AG_OK) << ag_last_error();
   return t;
-}
-
-void write_inputs(const Towers &t, uint32_t seed) {
-  write_floats(t.a, pattern((size_t)(kN * kIn), seed));
-  write_floats(t.b, pattern((size_t)(kN * kIn), seed + 1000));
 }
 
 template <class Model>
@@ -239,13 +152,13 @@ void run_and_compare(Pair<Model> &p, const ag_sched_opts &cap_opts, int runs) {
 }
 
 TEST(SchedCapture, TrainingStepCapturesOnSecondRunAndReplaysAfter) {
-  auto p = make_pair(build_lm, 42);
+  auto p = make_pair(lm_step, 42);
   run_and_compare(p, ag_sched_defaults(), 5);
   free_pair(p);
 }
 
 TEST(SchedCapture, NothingIsCapturedWhenGraphsAreOff) {
-  auto p = make_pair(build_lm, 42);
+  auto p = make_pair(lm_step, 42);
   ag_sched_opts o = ag_sched_defaults();
   o.cuda_graph = 0;
   run_and_compare(p, o, 4);
@@ -253,7 +166,7 @@ TEST(SchedCapture, NothingIsCapturedWhenGraphsAreOff) {
 }
 
 TEST(SchedCapture, TwoStreamPlanCapturesAndReplays) {
-  auto p = make_pair(build_towers, 7);
+  auto p = make_pair(towers_step, 7);
   ag_sched_opts o = ag_sched_defaults();
   o.max_streams = 2;
   ag_sched *s = nullptr;
@@ -269,7 +182,7 @@ TEST(SchedCapture, TwoStreamPlanCapturesAndReplays) {
 // error naming the node, no graph is kept and no capture is left open; the
 // next run captures afresh and matches the CPU backend.
 void fail_during_capture(int streams) {
-  auto p = make_pair(build_towers, 9);
+  auto p = make_pair(towers_step, 9);
   ag_backend *be = capture_backend();
   ag_sched_opts o = ag_sched_defaults();
   o.max_streams = streams;

@@ -9,8 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "sched_models.h"
+
 extern "C" {
-#include "models/ag_transformer.h"
 #include "runtime/ag_graph.h"
 #include "runtime/ag_sched.h"
 #include "runtime/ops/matmul.h"
@@ -21,57 +22,14 @@ extern "C" {
 
 namespace {
 
+using namespace sched_test;
+
 ag_backend *test_backend() {
 #ifdef AG_SCHED_TEST_EMU
   return ag_backend_emu();
 #else
   return ag_backend_cpu();
 #endif
-}
-
-// Deterministic values in [-1, 1) that differ per (seed, i).
-std::vector<float> pattern(size_t n, uint32_t seed) {
-  std::vector<float> v(n);
-  uint32_t h = seed * 2654435761u + 12345u;
-  for (size_t i = 0; i < n; i++) {
-    h ^= h << 13;
-    h ^= h >> 17;
-    h ^= h << 5;
-    v[i] = (float)(h % 20000u) / 10000.0f - 1.0f;
-  }
-  return v;
-}
-
-std::vector<unsigned char> read_bytes(const ag_tensor *t) {
-  std::vector<unsigned char> b(ag_tensor_nbytes(t));
-  EXPECT_EQ(ag_tensor_read(t, b.data(), b.size()), AG_OK) << ag_last_error();
-  return b;
-}
-
-void write_floats(ag_tensor *t, const std::vector<float> &v) {
-  ASSERT_EQ(v.size() * sizeof(float), ag_tensor_nbytes(t));
-  ASSERT_EQ(ag_tensor_write(t, v.data(), ag_tensor_nbytes(t)), AG_OK) << ag_last_error();
-}
-
-// The loss and every parameter gradient, as bytes, in parameter order.
-std::vector<std::vector<unsigned char>> loss_and_grads(ag_graph *g, const ag_tensor *loss) {
-  std::vector<std::vector<unsigned char>> out{read_bytes(loss)};
-  for (int i = 0; i < ag_graph_param_count(g); i++) {
-    const ag_tensor *gr = ag_graph_grad(g, ag_graph_param_at(g, i));
-    EXPECT_NE(gr, nullptr) << "parameter " << i << " has no gradient";
-    if (gr) out.push_back(read_bytes(gr));
-  }
-  return out;
-}
-
-void expect_bitwise_equal(const std::vector<std::vector<unsigned char>> &a,
-                          const std::vector<std::vector<unsigned char>> &b, const char *what) {
-  ASSERT_EQ(a.size(), b.size()) << what;
-  for (size_t i = 0; i < a.size(); i++) {
-    ASSERT_EQ(a[i].size(), b[i].size()) << what << ": tensor " << i;
-    EXPECT_EQ(std::memcmp(a[i].data(), b[i].data(), a[i].size()), 0)
-        << what << ": tensor " << i << (i == 0 ? " (the loss)" : " (a gradient)") << " differs";
-  }
 }
 
 // The bytes a placed tensor spans, [lo, hi).
@@ -150,39 +108,13 @@ ag_sched_opts opts_with(int reuse, int inplace, int streams) {
 
 // ---- a 4-layer causal transformer LM, trained with cross-entropy ---------
 
-constexpr int64_t kB = 4, kT = 64, kC = 128, kV = 64;
-constexpr int kHeads = 4, kLayers = 4;
+constexpr LmShape kLm = {4, 64, 128, 64, 4, 4};
 
-struct Lm {
-  ag_graph *g = nullptr;
-  ag_tensor *x = nullptr, *targets = nullptr, *loss = nullptr;
-};
-
-Lm build_lm(ag_backend *be, ag_params *p) {
-  Lm m;
-  m.g = ag_graph_new(be);
-  const int64_t xs[3] = {kB, kT, kC}, ts[1] = {kB * kT};
-  const ag_transformer_config c = {kLayers, kHeads, kV, 1};
-  m.x = ag_graph_input(m.g, "x", AG_F32, 3, xs);
-  m.targets = ag_graph_input(m.g, "targets", AG_I32, 1, ts);
-  m.loss = ag_graph_output(
-      m.g, ag_cross_entropy(m.g, ag_transformer_logits(m.g, p, &c, m.x), m.targets));
-  return m;
-}
-
-void write_lm_inputs(const Lm &m, uint32_t seed) {
-  write_floats(m.x, pattern((size_t)(kB * kT * kC), seed));
-  std::vector<int32_t> t((size_t)(kB * kT));
-  for (size_t i = 0; i < t.size(); i++) t[i] = (int32_t)((i * 7 + seed) % kV);
-  ASSERT_EQ(ag_tensor_write(m.targets, t.data(), t.size() * 4), AG_OK) << ag_last_error();
-}
-
-std::vector<std::vector<unsigned char>> run_plan(Lm &m, const ag_sched_opts &o,
-                                                 ag_sched_stats *stats) {
+Bytes run_plan(Lm &m, const ag_sched_opts &o, ag_sched_stats *stats) {
   ag_sched *s = nullptr;
   EXPECT_EQ(ag_sched_new(m.g, &o, &s), AG_OK) << ag_last_error();
   if (!s) return {};
-  write_lm_inputs(m, 1);
+  write_inputs(m, 1);
   EXPECT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
   auto r = loss_and_grads(m.g, m.loss);
   if (stats) *stats = ag_sched_get_stats(s);
@@ -195,7 +127,7 @@ class SchedLm : public ::testing::Test {
   void SetUp() override {
     p = ag_params_new(test_backend(), 42);
     ASSERT_NE(p, nullptr) << ag_last_error();
-    m = build_lm(test_backend(), p);
+    m = build_lm(test_backend(), p, kLm);
     ASSERT_EQ(ag_graph_status(m.g), AG_OK) << ag_graph_error(m.g);
     ASSERT_EQ(ag_backward(m.g, m.loss), AG_OK) << ag_last_error();
   }
@@ -258,41 +190,13 @@ TEST_F(SchedLm, FourStreamPlanVerifiesAndMatches) {
               st.arena_bytes);
   EXPECT_GT(st.streams, 1);
   EXPECT_EQ(ag_sched_verify(s), AG_OK) << ag_last_error();
-  write_lm_inputs(m, 1);
+  write_inputs(m, 1);
   ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
   expect_bitwise_equal(one, loss_and_grads(m.g, m.loss), "4 streams vs 1");
   ag_sched_free(s);
 }
 
 // ---- two towers (CLIP-like) ---------------------------------------------
-
-constexpr int64_t kN = 8, kIn = 16, kHid = 32, kOut = 8;
-
-struct Towers {
-  ag_graph *g = nullptr;
-  ag_tensor *a = nullptr, *b = nullptr, *ha = nullptr, *hb = nullptr, *ya = nullptr;
-  ag_tensor *yb = nullptr;
-  ag_tensor *loss = nullptr;
-};
-
-Towers build_towers(ag_backend *be, ag_params *p) {
-  Towers t;
-  t.g = ag_graph_new(be);
-  const int64_t s[2] = {kN, kIn};
-  t.a = ag_graph_input(t.g, "a", AG_F32, 2, s);
-  t.b = ag_graph_input(t.g, "b", AG_F32, 2, s);
-  t.ha = ag_nn_linear(t.g, p, "a.fc1", t.a, kHid, AG_MATMUL_EPI_GELU, 1);
-  t.ya = ag_nn_linear(t.g, p, "a.fc2", t.ha, kOut, AG_MATMUL_EPI_NONE, 1);
-  t.hb = ag_nn_linear(t.g, p, "b.fc1", t.b, kHid, AG_MATMUL_EPI_GELU, 1);
-  t.yb = ag_nn_linear(t.g, p, "b.fc2", t.hb, kOut, AG_MATMUL_EPI_NONE, 1);
-  t.loss = ag_graph_output(t.g, ag_mean_all(t.g, ag_mul(t.g, t.ya, t.yb)));
-  return t;
-}
-
-void write_tower_inputs(const Towers &t, uint32_t seed) {
-  write_floats(t.a, pattern((size_t)(kN * kIn), seed));
-  write_floats(t.b, pattern((size_t)(kN * kIn), seed + 1000));
-}
 
 int producer(ag_graph *g, const ag_tensor *t) {
   return ag_graph_value_producer(g, ag_graph_value_index(g, t));
@@ -311,11 +215,11 @@ class SchedTowers : public ::testing::Test {
     ag_graph_free(t.g);
     ag_params_free(p);
   }
-  std::vector<std::vector<unsigned char>> run_once(const ag_sched_opts &o, uint32_t seed) {
+  Bytes run_once(const ag_sched_opts &o, uint32_t seed) {
     ag_sched *s = nullptr;
     EXPECT_EQ(ag_sched_new(t.g, &o, &s), AG_OK) << ag_last_error();
     if (!s) return {};
-    write_tower_inputs(t, seed);
+    write_inputs(t, seed);
     EXPECT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
     auto r = loss_and_grads(t.g, t.loss);
     ag_sched_free(s);
@@ -340,7 +244,7 @@ TEST_F(SchedTowers, TowersRunOnTwoStreams) {
   EXPECT_EQ(st.streams, 2);
   EXPECT_GT(st.waits, 0);
   EXPECT_EQ(ag_sched_verify(s), AG_OK) << ag_last_error();
-  write_tower_inputs(t, 3);
+  write_inputs(t, 3);
   ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
   expect_bitwise_equal(one, loss_and_grads(t.g, t.loss), "2 streams vs 1");
   ag_sched_free(s);
@@ -351,14 +255,14 @@ TEST_F(SchedTowers, RepeatedRunsMatchFreshGraphs) {
   ag_sched *s = nullptr;
   ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
   for (uint32_t seed = 10; seed < 13; seed++) {
-    write_tower_inputs(t, seed);
+    write_inputs(t, seed);
     ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
     const auto reused = loss_and_grads(t.g, t.loss);
     Towers fresh = build_towers(test_backend(), p);
     ASSERT_EQ(ag_backward(fresh.g, fresh.loss), AG_OK) << ag_last_error();
     ag_sched *fs = nullptr;
     ASSERT_EQ(ag_sched_new(fresh.g, nullptr, &fs), AG_OK) << ag_last_error();
-    write_tower_inputs(fresh, seed);
+    write_inputs(fresh, seed);
     ASSERT_EQ(ag_sched_run(fs), AG_OK) << ag_last_error();
     expect_bitwise_equal(reused, loss_and_grads(fresh.g, fresh.loss), "repeated vs fresh");
     ag_sched_free(fs);
@@ -369,7 +273,7 @@ TEST_F(SchedTowers, RepeatedRunsMatchFreshGraphs) {
   // A new plan of the same graph starts counting again and still runs.
   ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
   EXPECT_EQ(ag_sched_get_stats(s).runs, 0);
-  write_tower_inputs(t, 10);
+  write_inputs(t, 10);
   ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
   EXPECT_EQ(ag_sched_get_stats(s).runs, 1);
   ag_sched_free(s);
@@ -384,14 +288,14 @@ TEST_F(SchedTowers, FlaggedIntermediateKeepsItsValue) {
   ASSERT_EQ(ag_backward(t.g, t.loss), AG_OK) << ag_last_error();
   ag_sched *s = nullptr;
   ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
-  const int64_t hs[2] = {kN, kHid};
+  const int64_t hs[2] = {kTowerN, kTowerHid};
   ag_tensor *eager = ag_tensor_new(test_backend(), AG_F32, 2, hs);
   ASSERT_NE(eager, nullptr) << ag_last_error();
   ag_tensor *w = ag_params_find(p, "a.fc1.weight"), *bias = ag_params_find(p, "a.fc1.bias");
   ASSERT_NE(w, nullptr);
   ASSERT_NE(bias, nullptr);
   for (uint32_t seed = 20; seed < 23; seed++) {
-    write_tower_inputs(t, seed);
+    write_inputs(t, seed);
     ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
     ASSERT_EQ(ag_eager_matmul_bias(eager, t.a, w, bias, ag_matmul_opts{0, 1, AG_MATMUL_EPI_GELU}),
               AG_OK)
@@ -407,7 +311,7 @@ TEST_F(SchedTowers, FlaggedIntermediateKeepsItsValue) {
   ASSERT_EQ(ag_backward(other.g, other.loss), AG_OK) << ag_last_error();
   ag_sched *os = nullptr;
   ASSERT_EQ(ag_sched_new(other.g, nullptr, &os), AG_OK) << ag_last_error();
-  write_tower_inputs(other, 99);
+  write_inputs(other, 99);
   ASSERT_EQ(ag_sched_run(os), AG_OK) << ag_last_error();
   EXPECT_EQ(read_bytes(t.ha), ha);
   expect_bitwise_equal(grads, loss_and_grads(t.g, t.loss), "after another plan ran");
@@ -443,7 +347,7 @@ TEST(SchedErrors, MissingKernelFailsAtPlanning) {
   // Forward alone needs no GELU backward: plans and runs.
   ag_sched *s = nullptr;
   ASSERT_EQ(ag_sched_new(t.g, nullptr, &s), AG_OK) << ag_last_error();
-  write_tower_inputs(t, 1);
+  write_inputs(t, 1);
   EXPECT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
   ag_sched_free(s);
   // With the backward appended, planning names the op and the backend.
