@@ -10,6 +10,7 @@
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
 #include "ag_cuda_reduce.h"
+#include "ag_cuda_workspace.h"
 #include "kernels/common/ag_kernels.h"
 
 #ifdef AG_CUDA_EMU
@@ -27,19 +28,10 @@
  * the other's. */
 namespace {
 
-/* The workspace of one stream. */
-struct ag_conv_workspace {
-  void *stream;
-  void *ptr;
-  size_t bytes;
-};
-
-/* What ctx->dnn points to. Lives as long as the backend. A scheduler uses
- * at most 8 streams, plus the default one. */
+/* What ctx->dnn points to. Lives as long as the backend. */
 struct ag_conv_dnn {
   cudnnHandle_t handle;
-  ag_conv_workspace ws[16];
-  int n_ws;
+  ag_stream_workspaces ws;
 };
 
 }  // namespace
@@ -67,44 +59,6 @@ static ag_status dnn_of(const char *what, ag_kernel_ctx *ctx, void *stream, ag_c
   }
   AG_DNN_TRY(what, cudnnSetStream(d->handle, (cudaStream_t)stream));
   *out = d;
-  return AG_OK;
-}
-
-/* The workspace slot of `stream`, added on first use. */
-static ag_status stream_slot(const char *what, ag_conv_dnn *d, void *stream,
-                             ag_conv_workspace **out) {
-  for (int i = 0; i < d->n_ws; i++)
-    if (d->ws[i].stream == stream) {
-      *out = &d->ws[i];
-      return AG_OK;
-    }
-  if (d->n_ws == (int)(sizeof d->ws / sizeof d->ws[0]))
-    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: more than %d streams", what, d->n_ws);
-  *out = &d->ws[d->n_ws++];
-  **out = ag_conv_workspace{stream, nullptr, 0};
-  return AG_OK;
-}
-
-/* A workspace of at least `bytes` for `stream`. Growing it frees the old one
- * first: cudaFree waits for the device, so no queued convolution still uses
- * it. (A planned graph's first run, never captured, does the growing.) */
-static ag_status dnn_workspace(const char *what, ag_conv_dnn *d, void *stream, size_t bytes,
-                               void **ws) {
-  ag_conv_workspace *slot = nullptr;
-  AG_TRY(stream_slot(what, d, stream, &slot));
-  if (bytes > slot->bytes) {
-    if (slot->ptr) cudaFree(slot->ptr);
-    slot->ptr = nullptr;
-    slot->bytes = 0;
-    cudaError_t e = cudaMalloc(&slot->ptr, bytes);
-    if (e != cudaSuccess) {
-      slot->ptr = nullptr;
-      return ag_set_error(AG_ERR_OOM, "cuda kernel %s: no workspace of %zu bytes: %s", what,
-                          bytes, cudaGetErrorString(e));
-    }
-    slot->bytes = bytes;
-  }
-  *ws = slot->ptr;
   return AG_OK;
 }
 
@@ -234,7 +188,7 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_forward)(ag_kernel_ctx *ctx, ag_dtype dt
                                                           r.d.y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
                                                           &n, perf));
   AG_TRY(first_usable(what, perf, n, &algo, &r.ws_bytes));
-  AG_TRY(dnn_workspace(what, r.dnn, stream, r.ws_bytes, &r.ws));
+  AG_TRY(ag_stream_workspace(&r.dnn->ws, stream, r.ws_bytes, what, &r.ws));
   AG_DNN_TRY(what, cudnnConvolutionForward(r.dnn->handle, &ag_dnn_one, r.d.x, x, r.d.w, w,
                                            r.d.conv, algo, r.ws, r.ws_bytes, &ag_dnn_zero, r.d.y,
                                            y));
@@ -259,7 +213,7 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_backward_data)(ag_kernel_ctx *ctx, ag_dt
                        r.dnn->handle, r.d.w, r.d.y, r.d.conv, r.d.x,
                        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf));
   AG_TRY(first_usable(what, perf, n, &algo, &r.ws_bytes));
-  AG_TRY(dnn_workspace(what, r.dnn, stream, r.ws_bytes, &r.ws));
+  AG_TRY(ag_stream_workspace(&r.dnn->ws, stream, r.ws_bytes, what, &r.ws));
   AG_DNN_TRY(what, cudnnConvolutionBackwardData(r.dnn->handle, &ag_dnn_one, r.d.w, w, r.d.y, gy,
                                                 r.d.conv, algo, r.ws, r.ws_bytes, &ag_dnn_zero,
                                                 r.d.x, gx));
@@ -279,7 +233,7 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_backward_filter)(ag_kernel_ctx *ctx, ag_
                        r.dnn->handle, r.d.x, r.d.y, r.d.conv, r.d.w,
                        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &n, perf));
   AG_TRY(first_usable(what, perf, n, &algo, &r.ws_bytes));
-  AG_TRY(dnn_workspace(what, r.dnn, stream, r.ws_bytes, &r.ws));
+  AG_TRY(ag_stream_workspace(&r.dnn->ws, stream, r.ws_bytes, what, &r.ws));
   AG_DNN_TRY(what, cudnnConvolutionBackwardFilter(r.dnn->handle, &ag_dnn_one, r.d.x, x, r.d.y,
                                                   gy, r.d.conv, algo, r.ws, r.ws_bytes,
                                                   &ag_dnn_zero, r.d.w, gw));

@@ -15,6 +15,7 @@
  * parallel branches) and must not share one. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
+#include "ag_cuda_workspace.h"
 #include "kernels/common/ag_kernels.h"
 
 #ifdef AG_CUDA_EMU
@@ -40,33 +41,9 @@ static ag_status lt_error(cublasStatus_t st, const char *call, const ag_gemm *g)
     if (ag_lt_st_ != CUBLAS_STATUS_SUCCESS) return lt_error(ag_lt_st_, #call, (g));               \
   } while (0)
 
-/* The emulator's device memory is host memory. */
-static cudaError_t workspace_alloc(void **p, size_t bytes) {
-#ifdef AG_CUDA_EMU
-  *p = std::malloc(bytes);
-  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
-#else
-  return cudaMalloc(p, bytes);
-#endif
-}
-
-namespace {
-
-/* What ctx->blas_workspace points to: one workspace per stream seen. A
- * scheduler uses at most 8 streams, plus the default one. */
-struct lt_workspaces {
-  struct {
-    void *stream;
-    void *ptr;
-  } slot[16];
-  int n;
-};
-
-}  // namespace
-
 static ag_status ensure_handle(ag_kernel_ctx *ctx, const ag_gemm *g) {
   if (ctx->blas) return AG_OK;
-  lt_workspaces *w = (lt_workspaces *)std::calloc(1, sizeof(lt_workspaces));
+  ag_stream_workspaces *w = (ag_stream_workspaces *)std::calloc(1, sizeof *w);
   if (!w) return ag_set_error(AG_ERR_OOM, "cuda kernel matmul: out of host memory");
   cublasLtHandle_t h = NULL;
   cublasStatus_t st = cublasLtCreate(&h);
@@ -76,26 +53,6 @@ static ag_status ensure_handle(ag_kernel_ctx *ctx, const ag_gemm *g) {
   }
   ctx->blas = h;
   ctx->blas_workspace = w;
-  return AG_OK;
-}
-
-/* The workspace of `stream` (AG_MATMUL_WORKSPACE_BYTES), allocated on first
- * use; a planned graph's first, uncaptured run allocates its streams' ones. */
-static ag_status workspace_of(ag_kernel_ctx *ctx, void *stream, void **out) {
-  lt_workspaces *w = (lt_workspaces *)ctx->blas_workspace;
-  for (int i = 0; i < w->n; i++)
-    if (w->slot[i].stream == stream) {
-      *out = w->slot[i].ptr;
-      return AG_OK;
-    }
-  if (w->n == (int)(sizeof w->slot / sizeof w->slot[0]))
-    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel matmul: more than %d streams", w->n);
-  cudaError_t err = workspace_alloc(out, AG_MATMUL_WORKSPACE_BYTES);
-  if (err != cudaSuccess)
-    return ag_set_error(AG_ERR_OOM, "cuda kernel matmul: no memory for the cuBLASLt workspace: %s",
-                        cudaGetErrorString(err));
-  w->slot[w->n].stream = stream;
-  w->slot[w->n++].ptr = *out;
   return AG_OK;
 }
 
@@ -225,7 +182,8 @@ extern "C" ag_status AG_CUDA_SYM(matmul)(ag_kernel_ctx *ctx, ag_dtype dt, const 
   AG_TRY(describe(&plan, dt, g, bias));
   void *ws = NULL;
   const size_t ws_bytes = AG_MATMUL_WORKSPACE_BYTES;
-  AG_TRY(workspace_of(ctx, stream, &ws));
+  AG_TRY(ag_stream_workspace((ag_stream_workspaces *)ctx->blas_workspace, stream, ws_bytes,
+                             "matmul", &ws));
   AG_TRY(choose_algo(&plan, ctx, ws_bytes, g, a, b, y, &algo));
   AG_LT_TRY(cublasLtMatmul((cublasLtHandle_t)ctx->blas, plan.op, &g->alpha, b, plan.a, a, plan.b,
                            &g->beta, y, plan.d, y, plan.d, &algo,

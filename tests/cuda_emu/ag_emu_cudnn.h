@@ -9,17 +9,13 @@
  * Each algorithm query reports one algorithm whose workspace holds an f32
  * accumulator for the result, and the convolution calls fail with
  * CUDNN_STATUS_BAD_PARAM when given less, so a launcher that mismanages its
- * workspace fails here too.
- *
- * ag_emu.h has no allocator (the emulator backend allocates tensors itself),
- * so the workspace's cudaMalloc / cudaFree are host malloc / free here. */
+ * workspace fails here too. (Workspaces themselves come from
+ * kernels/cuda/ag_cuda_workspace.h, host memory under the emulator.) */
 #ifndef AG_EMU_CUDNN_H
 #define AG_EMU_CUDNN_H
 
 #include <cudnn.h>
 
-#define cudaMalloc ag_emu_cudnn_cudaMalloc
-#define cudaFree ag_emu_cudnn_cudaFree
 #define cudnnGetErrorString ag_emu_cudnnGetErrorString
 #define cudnnCreate ag_emu_cudnnCreate
 #define cudnnDestroy ag_emu_cudnnDestroy
@@ -45,8 +41,6 @@
 #define cudnnConvolutionBackwardFilter ag_emu_cudnnConvolutionBackwardFilter
 
 extern "C" {
-cudaError_t ag_emu_cudnn_cudaMalloc(void **ptr, size_t size);
-cudaError_t ag_emu_cudnn_cudaFree(void *ptr);
 const char *ag_emu_cudnnGetErrorString(cudnnStatus_t status);
 cudnnStatus_t ag_emu_cudnnCreate(cudnnHandle_t *handle);
 cudnnStatus_t ag_emu_cudnnDestroy(cudnnHandle_t handle);

@@ -127,16 +127,6 @@ cudnnStatus_t report_one(const Problem &p, size_t count, int requested, int *ret
 
 extern "C" {
 
-cudaError_t ag_emu_cudnn_cudaMalloc(void **ptr, size_t size) {
-  *ptr = std::malloc(size > 0 ? size : 1);
-  return *ptr ? cudaSuccess : cudaErrorMemoryAllocation;
-}
-
-cudaError_t ag_emu_cudnn_cudaFree(void *ptr) {
-  std::free(ptr);
-  return cudaSuccess;
-}
-
 const char *ag_emu_cudnnGetErrorString(cudnnStatus_t status) {
   switch (status) {
   case CUDNN_STATUS_SUCCESS: return "CUDNN_STATUS_SUCCESS";
