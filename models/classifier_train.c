@@ -64,7 +64,7 @@ static void trainer_close(trainer *t) {
   step_graph_free(&t->sg);
 }
 
-static ag_status trainer_open(trainer *t, ag_backend *be, const ag_classifier_config *c,
+static ag_status trainer_open(trainer *t, const ag_classifier_config *c,
                               const ag_classifier_train_opts *o, const ag_mnist *train) {
   AG_TRY(step_graph_build(&t->sg, t->p, c, o->batch, 1));
   ag_optim_opts oo = ag_optim_defaults(AG_OPTIM_ADAMW);
@@ -78,7 +78,9 @@ static ag_status trainer_open(trainer *t, ag_backend *be, const ag_classifier_co
   lo.norm = AG_NORM_MEAN_STD;
   lo.mean = c->norm_mean;
   lo.std = c->norm_std;
-  lo.backend = be;
+  /* Batches stay in host memory: train_step copies each straight into the
+   * graph's inputs, one transfer and no device allocation per step. */
+  lo.backend = NULL;
   return ag_loader_open(train, &lo, &t->loader);
 }
 
@@ -136,7 +138,7 @@ ag_status ag_classifier_train(ag_backend *be, const ag_classifier_config *c,
   trainer t = {.p = ag_params_new(be, o->seed)};
   if (!t.p) return AG_ERR_OOM;
   ag_status st = ag_classifier_init(t.p, c);
-  if (st == AG_OK) st = trainer_open(&t, be, c, o, train);
+  if (st == AG_OK) st = trainer_open(&t, c, o, train);
   if (st == AG_OK) st = train_loop(&t, o);
   trainer_close(&t);
   if (st != AG_OK) {
