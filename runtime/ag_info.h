@@ -9,6 +9,9 @@
 extern "C" {
 #endif
 
+/* Seconds on the monotonic clock: for measuring time, never for dates. */
+double ag_now_seconds(void);
+
 typedef struct ag_device_info {
   char name[256];
   int ordinal;

@@ -5,9 +5,9 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ag_backend.h"
+#include "ag_info.h"
 
 /* Any non-NULL value works as a stream handle; nothing is ever waited on. */
 static char ag_host_stream;
@@ -62,10 +62,8 @@ static void host_event_destroy(ag_backend *be, void *event) {
 }
 
 static ag_status host_event_record(ag_backend *be, void *event, void *stream) {
-  struct timespec ts;
   (void)be, (void)stream;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  ((ag_host_event *)event)->ms = ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+  ((ag_host_event *)event)->ms = ag_now_seconds() * 1e3;
   return AG_OK;
 }
 

@@ -5,6 +5,7 @@
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 /* Dense (no sparsity) bf16 tensor-core TFLOP/s and memory GB/s from vendor
  * spec sheets. More specific names come first: lookup takes the first entry
@@ -57,6 +58,12 @@ const char *ag_build_summary(void) {
 }
 
 int ag_cpu_threads(void) { return omp_get_max_threads(); }
+
+double ag_now_seconds(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
 
 void ag_library_versions(ag_versions *v) {
   memset(v, 0, sizeof *v);

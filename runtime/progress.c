@@ -2,8 +2,9 @@
 #include "runtime/ag_progress.h"
 
 #include <math.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "runtime/ag_info.h"
 
 /* Terminal redraws per second at most: more is flicker, not information. */
 #define AG_PROGRESS_TTY_INTERVAL_S 0.1
@@ -14,9 +15,7 @@
 
 static double monotonic_now(void *ctx) {
   (void)ctx;
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+  return ag_now_seconds();
 }
 
 const char *ag_progress_format_eta(double seconds, char *buf, size_t len) {

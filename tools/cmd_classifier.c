@@ -6,18 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include "aigc_cli.h"
 #include "models/ag_classifier.h"
+#include "runtime/ag_info.h"
 
 #define DEFAULT_CHECKPOINT "classifier.safetensors"
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* "fashion-mnist" is the Debian package's copy; anything else a directory. */
 static const char *dataset_dir(const char *data) {
@@ -46,11 +40,11 @@ static int check_writable_dir(const char *path) {
 static int report_accuracy(ag_params *p, const ag_classifier_config *c, const ag_mnist *test,
                            int64_t batch, double *accuracy) {
   int64_t correct = 0;
-  double t0 = now_s();
+  double t0 = ag_now_seconds();
   if (ag_classifier_evaluate(p, c, test, batch, &correct) != AG_OK) return ag_cli_fail();
   *accuracy = (double)correct / (double)test->n;
   printf("test accuracy:     %.2f%% (%lld/%lld) in %.1f s\n", 100.0 * *accuracy, (long long)correct,
-         (long long)test->n, now_s() - t0);
+         (long long)test->n, ag_now_seconds() - t0);
   return 0;
 }
 
@@ -102,11 +96,11 @@ int ag_cmd_train_classifier(ag_backend *be, int argc, char **argv) {
          a.opts.epochs, (long long)a.opts.batch, a.opts.lr, (long long)a.opts.warmup);
   fflush(stdout);
   ag_params *p = NULL;
-  double t0 = now_s(), accuracy = 0;
+  double t0 = ag_now_seconds(), accuracy = 0;
   int rc = ag_classifier_train(be, &c, &a.opts, &train, &p) != AG_OK ? ag_cli_fail() : 0;
   if (!rc) {
     printf("trained:           %lld parameters in %.1f s\n", (long long)ag_params_numel(p),
-           now_s() - t0);
+           ag_now_seconds() - t0);
     rc = report_accuracy(p, &c, &test, a.opts.eval_batch, &accuracy);
   }
   if (!rc) {

@@ -7,7 +7,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+
+#include "runtime/ag_info.h"
 
 #define CAP_MAX_MEMBERS 16
 
@@ -57,11 +58,7 @@ typedef struct cap_state {
 
 static cap_state *state_of(const ag_backend *be) { return (cap_state *)be->ctx; }
 
-static double now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
+static double now_ms(void) { return ag_now_seconds() * 1e3; }
 
 /* Appends an item to the open capture on stream `s`; fails (and stays
  * failed) once the capture is invalidated, as CUDA does. */
