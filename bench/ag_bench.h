@@ -3,8 +3,8 @@
 #ifndef AG_BENCH_H
 #define AG_BENCH_H
 
-#include "runtime/ag_backend.h"
-#include "runtime/ag_sched.h"
+#include "runtime/backends/ag_backend.h"
+#include "runtime/sched/ag_sched.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "ag_bench.h"
-#include "runtime/ag_info.h"
+#include "runtime/core/ag_info.h"
 
 #define AG_MAX_ROWS 256
 

@@ -25,7 +25,7 @@
 #include "ag_bench.h"
 #include "models/ag_classifier.h"
 #include "models/ag_transformer.h"
-#include "runtime/ag_ops.h"
+#include "runtime/ops/ag_ops.h"
 
 typedef struct gb_case {
   /* Adds the step's inputs (random images or activations, and labels) and

@@ -17,8 +17,8 @@
 #include <string.h>
 
 #include "ag_bench.h"
-#include "runtime/ag_info.h"
-#include "runtime/ag_ops.h"
+#include "runtime/core/ag_info.h"
+#include "runtime/ops/ag_ops.h"
 
 #define AG_KB_MAX_IN 6
 

@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "ag_bench.h"
-#include "runtime/ag_info.h"
-#include "runtime/ag_ops.h"
+#include "runtime/core/ag_info.h"
+#include "runtime/ops/ag_ops.h"
 
 static double now_ms(void) { return ag_now_seconds() * 1e3; }
 

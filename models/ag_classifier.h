@@ -7,9 +7,9 @@
 #ifndef AG_CLASSIFIER_H
 #define AG_CLASSIFIER_H
 
-#include "runtime/ag_params.h"
-#include "runtime/ag_sched.h"
-#include "runtime/io/loader.h"
+#include "runtime/graph/ag_params.h"
+#include "runtime/sched/ag_sched.h"
+#include "runtime/data/ag_loader.h"
 
 #ifdef __cplusplus
 extern "C" {

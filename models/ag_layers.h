@@ -6,7 +6,7 @@
 #ifndef AG_LAYERS_H
 #define AG_LAYERS_H
 
-#include "runtime/ag_params.h"
+#include "runtime/graph/ag_params.h"
 
 #ifdef __cplusplus
 extern "C" {

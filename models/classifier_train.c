@@ -5,8 +5,8 @@
 #include <string.h>
 
 #include "ag_classifier.h"
-#include "runtime/ag_progress.h"
-#include "runtime/ag_train.h"
+#include "runtime/train/ag_progress.h"
+#include "runtime/train/ag_train.h"
 
 ag_classifier_train_opts ag_classifier_default_train_opts(void) {
   return (ag_classifier_train_opts){.epochs = 5,

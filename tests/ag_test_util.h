@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "kernels/common/ag_bf16.h"
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 namespace ag_test {
 

@@ -8,7 +8,7 @@
 
 #include "aigc_cli.h"
 #include "bench/ag_bench.h"
-#include "runtime/ag_info.h"
+#include "runtime/core/ag_info.h"
 
 int ag_cli_fail(void) {
   fprintf(stderr, "aigc: error: %s\n", ag_last_error());

@@ -2,7 +2,7 @@
 #ifndef AG_CLI_H
 #define AG_CLI_H
 
-#include "runtime/ag_backend.h"
+#include "runtime/backends/ag_backend.h"
 
 /* Prints "aigc: error: <ag_last_error()>" and returns 1. */
 int ag_cli_fail(void);

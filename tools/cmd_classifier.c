@@ -9,7 +9,7 @@
 
 #include "aigc_cli.h"
 #include "models/ag_classifier.h"
-#include "runtime/ag_info.h"
+#include "runtime/core/ag_info.h"
 
 #define DEFAULT_CHECKPOINT "classifier.safetensors"
 

@@ -12,6 +12,7 @@
 #define AG_K_CONV_H
 
 #include "ag_hd.h"
+#include "ag_kernel_ctx.h"
 
 typedef struct ag_conv2d_geom {
   int64_t n, cin, h, w;           /* input x */

@@ -11,6 +11,7 @@
  *   matmul_act_backward:  dz = g * act'(z) elementwise (dz may alias z);
  *   matmul_bias_backward: dbias[j] = sum over rows r of dz[r, j], dz [rows, n]. */
 #include "ag_activation.h"
+#include "ag_kernel_ctx.h"
 #include "ag_epilogue.h"
 
 typedef struct ag_gemm {

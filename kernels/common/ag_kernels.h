@@ -12,7 +12,7 @@
 #ifndef AG_KERNELS_H
 #define AG_KERNELS_H
 
-#include "ag_base.h"
+#include "base/ag_base.h"
 #include "ag_strided.h"
 
 #ifdef __cplusplus

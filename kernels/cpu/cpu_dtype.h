@@ -4,7 +4,7 @@
 #ifndef AG_CPU_DTYPE_H
 #define AG_CPU_DTYPE_H
 
-#include "kernels/common/ag_base.h"
+#include "base/ag_base.h"
 #include "kernels/common/ag_bf16.h"
 
 static inline int ag_cpu_is_float(ag_dtype dt) {

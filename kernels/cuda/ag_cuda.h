@@ -11,10 +11,10 @@
 #ifndef AG_CUDA_H
 #define AG_CUDA_H
 
-#include "kernels/common/ag_base.h"
+#include "base/ag_base.h"
 
 #ifdef AG_CUDA_EMU
-#include "tests/cuda_emu/ag_emu.h"
+#include "kernels/emu/ag_emu.h"
 #define AG_CUDA_SYM(name) ag_emu_##name
 #else
 #include <cuda_bf16.h>

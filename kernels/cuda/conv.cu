@@ -14,7 +14,7 @@
 #include "kernels/common/ag_kernels.h"
 
 #ifdef AG_CUDA_EMU
-#include "tests/cuda_emu/ag_emu_cudnn.h"
+#include "kernels/emu/ag_emu_cudnn.h"
 #else
 #include <cudnn.h>
 #endif

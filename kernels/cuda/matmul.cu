@@ -19,7 +19,7 @@
 #include "kernels/common/ag_kernels.h"
 
 #ifdef AG_CUDA_EMU
-#include "tests/cuda_emu/ag_emu_cublaslt.h"
+#include "kernels/emu/ag_emu_cublaslt.h"
 #else
 #include <cublasLt.h>
 #endif

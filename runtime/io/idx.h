@@ -10,7 +10,7 @@
 #ifndef AG_IO_IDX_H
 #define AG_IO_IDX_H
 
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

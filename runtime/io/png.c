@@ -8,7 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/io/loader.h"
+#include "runtime/data/ag_loader.h"
+#include "runtime/ops/layout.h"
 
 /* stb is third-party code: its warnings are not ours to fix. */
 #if defined(__GNUC__)

@@ -4,7 +4,7 @@
 #ifndef AG_IO_PNG_H
 #define AG_IO_PNG_H
 
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,6 +2,8 @@
 #define _POSIX_C_SOURCE 200809L
 #include "runtime/io/safetensors.h"
 
+#include "runtime/ops/layout.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>

@@ -28,7 +28,7 @@
 #ifndef AG_SAFETENSORS_H
 #define AG_SAFETENSORS_H
 
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -2,7 +2,7 @@
 #ifndef AG_OPS_ATTENTION_H
 #define AG_OPS_ATTENTION_H
 
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

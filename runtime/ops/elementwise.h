@@ -3,7 +3,7 @@
 #ifndef AG_OPS_ELEMENTWISE_H
 #define AG_OPS_ELEMENTWISE_H
 
-#include "runtime/ag_ops.h"
+#include "ag_ops.h"
 
 #ifdef __cplusplus
 extern "C" {

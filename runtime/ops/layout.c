@@ -69,3 +69,27 @@ ag_status ag_eager_split(ag_tensor *y0, ag_tensor *y1, const ag_tensor *x, int a
 ag_status ag_eager_gather(ag_tensor *y, const ag_tensor *x, const ag_tensor *idx, int axis) {
   return ag_op_eager(AG_OP_GATHER, &(ag_op_call){.in = {x, idx}, .out = {y}, .i = {axis}});
 }
+
+ag_tensor *ag_tensor_contiguous(const ag_tensor *t) {
+  ag_backend *be = ag_tensor_backend(t);
+  ag_tensor *y = ag_tensor_new(be, t->dtype, t->ndim, t->shape);
+  if (!y) return NULL;
+  ag_op_call call = {.in = {t}, .out = {y}};
+  if (ag_op_forward(be, AG_OP_CONTIGUOUS, &call) != AG_OK) {
+    ag_tensor_free(y);
+    return NULL;
+  }
+  return y;
+}
+
+ag_tensor *ag_tensor_to(const ag_tensor *t, ag_backend *be) {
+  ag_tensor *src = ag_tensor_is_contiguous(t) ? (ag_tensor *)t : ag_tensor_contiguous(t);
+  if (!src) return NULL;
+  ag_tensor *y = ag_tensor_new(be, t->dtype, t->ndim, t->shape);
+  if (y && ag_tensor_copy(y, src) != AG_OK) {
+    ag_tensor_free(y);
+    y = NULL;
+  }
+  if (src != t) ag_tensor_free(src);
+  return y;
+}

@@ -4,7 +4,7 @@
 #define AG_OPS_MATMUL_H
 
 #include "kernels/common/ag_epilogue.h"
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,7 +3,7 @@
 #ifndef AG_OPS_NORM_H
 #define AG_OPS_NORM_H
 
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -3,14 +3,12 @@
 #ifndef AG_OPS_INTERNAL_H
 #define AG_OPS_INTERNAL_H
 
-#include "runtime/ag_ops.h"
+#include "ag_ops.h"
 
 #define AG_OP(ID, name, n_in, n_out, grad, strided)                            \
   ag_status ag_infer_##name(const ag_op_call *c, ag_shape *out);
-#include "runtime/ag_op_list.h"
+#include "ag_op_list.h"
 #undef AG_OP
-
-int ag_shape_equal(const ag_shape *a, const ag_shape *b);
 
 /* Errors that name the op: "add: inputs differ: f32[2,3] vs f32[3,2]". */
 ag_status ag_op_error_shapes(const char *op, const char *what, const ag_tensor *a,

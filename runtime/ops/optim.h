@@ -10,7 +10,7 @@
 
 #include <string.h>
 
-#include "runtime/ag_tensor.h"
+#include "runtime/core/ag_tensor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -4,7 +4,7 @@
 #ifndef AG_EMU_BROKEN_H
 #define AG_EMU_BROKEN_H
 
-#include "kernels/common/ag_base.h"
+#include "base/ag_base.h"
 
 #ifdef __cplusplus
 extern "C" {

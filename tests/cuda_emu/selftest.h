@@ -6,7 +6,7 @@
 #ifndef AG_EMU_SELFTEST_H
 #define AG_EMU_SELFTEST_H
 
-#include "kernels/common/ag_base.h"
+#include "base/ag_base.h"
 #include "kernels/common/ag_hd.h"
 
 #ifdef __cplusplus

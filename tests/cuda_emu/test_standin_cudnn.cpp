@@ -8,7 +8,7 @@
 #include <random>
 #include <vector>
 
-#include "tests/cuda_emu/ag_emu_cudnn.h"
+#include "kernels/emu/ag_emu_cudnn.h"
 
 namespace {
 

@@ -15,11 +15,11 @@
 #include "ag_test_util.h"
 extern "C" {
 #include "models/ag_layers.h"
-#include "runtime/ag_graph.h"
-#include "runtime/ag_sched.h"
+#include "runtime/graph/ag_graph.h"
+#include "runtime/sched/ag_sched.h"
 }
 #ifdef AG_TEST_EMU
-#include "tests/cuda_emu/backend_emu.h"
+#include "runtime/backends/ag_backend_emu.h"
 #endif
 
 namespace {

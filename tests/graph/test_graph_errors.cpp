@@ -7,8 +7,8 @@
 
 #include "ag_test_util.h"
 extern "C" {
-#include "runtime/ag_graph.h"
-#include "runtime/ag_sched.h"
+#include "runtime/graph/ag_graph.h"
+#include "runtime/sched/ag_sched.h"
 }
 
 namespace {

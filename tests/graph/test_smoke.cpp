@@ -2,8 +2,8 @@
 #include <cmath>
 #include <vector>
 extern "C" {
-#include "runtime/ag_graph.h"
-#include "runtime/ag_sched.h"
+#include "runtime/graph/ag_graph.h"
+#include "runtime/sched/ag_sched.h"
 }
 
 TEST(Smoke, MlpGrad) {

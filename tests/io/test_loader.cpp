@@ -10,7 +10,7 @@
 
 #include "ag_test_util.h"
 #include "runtime/io/idx.h"
-#include "runtime/io/loader.h"
+#include "runtime/data/ag_loader.h"
 
 namespace {
 

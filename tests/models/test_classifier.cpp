@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "cuda_emu/backend_emu.h"
+#include "runtime/backends/ag_backend_emu.h"
 extern "C" {
 #include "models/ag_classifier.h"
 }

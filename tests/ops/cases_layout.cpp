@@ -10,7 +10,7 @@
 #include "ag_test_util.h"
 #include "op_cases.h"
 #ifdef AG_TEST_EMU
-#include "tests/cuda_emu/backend_emu.h"
+#include "runtime/backends/ag_backend_emu.h"
 #endif
 
 using namespace ag_test;

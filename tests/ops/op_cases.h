@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "runtime/ag_ops.h"
+#include "runtime/ops/ag_ops.h"
 
 namespace ag_test {
 

@@ -14,7 +14,7 @@
 
 #include "kernels/common/ag_activation.h"
 #include "kernels/common/ag_bf16.h"
-#include "tests/cuda_emu/ag_emu_cublaslt.h"
+#include "kernels/emu/ag_emu_cublaslt.h"
 
 namespace {
 

@@ -12,7 +12,7 @@
 #include <string>
 
 #include "ag_test_util.h"
-#include "runtime/ag_ops.h"
+#include "runtime/ops/ag_ops.h"
 
 using namespace ag_test;
 namespace fs = std::filesystem;

@@ -10,9 +10,9 @@
 #include <string>
 
 #include "ag_test_util.h"
-#include "runtime/ag_ops.h"
+#include "runtime/ops/ag_ops.h"
 #ifdef AG_TEST_EMU
-#include "tests/cuda_emu/backend_emu.h"
+#include "runtime/backends/ag_backend_emu.h"
 #endif
 
 using namespace ag_test;

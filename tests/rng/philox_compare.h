@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "kernels/common/ag_base.h"
+#include "base/ag_base.h"
 #include "kernels/common/ag_kernels.h"
 
 namespace ag_philox_test {

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "ag_test_util.h"
-#include "runtime/ag_alloc.h"
+#include "runtime/backends/ag_alloc.h"
 
 namespace {
 

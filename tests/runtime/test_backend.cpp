@@ -4,8 +4,8 @@
 #include <thread>
 
 #include "ag_test_util.h"
-#include "runtime/ag_info.h"
-#include "runtime/ag_ops.h"
+#include "runtime/core/ag_info.h"
+#include "runtime/ops/ag_ops.h"
 
 using namespace ag_test;
 

@@ -5,7 +5,7 @@
 
 #include <gtest/gtest.h>
 
-#include "runtime/ag_cuda_check.h"
+#include "runtime/backends/ag_cuda_check.h"
 
 static ag_status cudart_fails() {
   AG_CUDA_CHECK(cudaErrorInvalidValue);

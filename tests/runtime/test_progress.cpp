@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "runtime/ag_progress.h"
+#include "runtime/train/ag_progress.h"
 
 namespace {
 

@@ -1,7 +1,7 @@
 // Tensors and views on the CPU backend: strides, views without copies,
 // contiguous copies, host I/O and its errors.
 #include "ag_test_util.h"
-#include "runtime/ag_ops.h"
+#include "runtime/ops/ag_ops.h"
 
 using namespace ag_test;
 

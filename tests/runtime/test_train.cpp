@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "ag_test_util.h"
-#include "runtime/ag_sched.h"
-#include "runtime/ag_train.h"
-#include "tests/cuda_emu/backend_emu.h"
+#include "runtime/sched/ag_sched.h"
+#include "runtime/train/ag_train.h"
+#include "runtime/backends/ag_backend_emu.h"
 
 using namespace ag_test;
 

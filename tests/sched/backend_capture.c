@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime/ag_info.h"
+#include "runtime/core/ag_info.h"
 
 #define CAP_MAX_MEMBERS 16
 
@@ -108,7 +108,7 @@ static ag_status cap_launch(const ag_op_call *c, ag_op op, int backward) {
 #define AG_OP(ID, name, n_in, n_out, grad, strided)                                             \
   static ag_status cap_fwd_##name(const ag_op_call *c) { return cap_launch(c, AG_OP_##ID, 0); } \
   static ag_status cap_bwd_##name(const ag_op_call *c) { return cap_launch(c, AG_OP_##ID, 1); }
-#include "runtime/ag_op_list.h"
+#include "runtime/ops/ag_op_list.h"
 #undef AG_OP
 
 /* The wrappers, for the entries the CPU table fills (filled once, at init). */
@@ -117,7 +117,7 @@ static ag_op_entry cap_op_table[AG_OP_COUNT];
 static void fill_op_table(void) {
   static const ag_op_entry wrappers[AG_OP_COUNT] = {
 #define AG_OP(ID, name, n_in, n_out, grad, strided) [AG_OP_##ID] = {cap_fwd_##name, cap_bwd_##name},
-#include "runtime/ag_op_list.h"
+#include "runtime/ops/ag_op_list.h"
 #undef AG_OP
   };
   for (int op = 0; op < AG_OP_COUNT; op++) {

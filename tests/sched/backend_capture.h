@@ -30,8 +30,8 @@
 
 #include <stdint.h>
 
-#include "runtime/ag_backend.h"
-#include "runtime/ag_ops.h"
+#include "runtime/backends/ag_backend.h"
+#include "runtime/ops/ag_ops.h"
 
 #ifdef __cplusplus
 extern "C" {

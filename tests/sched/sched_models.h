@@ -12,7 +12,7 @@
 
 extern "C" {
 #include "models/ag_transformer.h"
-#include "runtime/ag_sched.h"
+#include "runtime/sched/ag_sched.h"
 }
 
 namespace sched_test {

@@ -13,8 +13,8 @@
 #include "sched_models.h"
 
 extern "C" {
-#include "runtime/ag_graph.h"
-#include "runtime/ag_sched.h"
+#include "runtime/graph/ag_graph.h"
+#include "runtime/sched/ag_sched.h"
 #include "runtime/ops/matmul.h"
 #include "sched/backend_capture.h"
 }

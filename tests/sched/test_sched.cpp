@@ -12,11 +12,11 @@
 #include "sched_models.h"
 
 extern "C" {
-#include "runtime/ag_graph.h"
-#include "runtime/ag_sched.h"
+#include "runtime/graph/ag_graph.h"
+#include "runtime/sched/ag_sched.h"
 #include "runtime/ops/matmul.h"
 #ifdef AG_SCHED_TEST_EMU
-#include "cuda_emu/backend_emu.h"
+#include "runtime/backends/ag_backend_emu.h"
 #endif
 }
 
