@@ -27,11 +27,6 @@ typedef struct ag_bench_row {
   double ratio;    /* baseline time / our time (or our GB/s / roofline GB/s) */
 } ag_bench_row;
 
-/* The kernel smoke run (fills, elementwise, activation, reduction, strided
- * copy) on `be` with `n` f32 elements; writes up to `max` rows. */
-ag_status ag_bench_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows, int max,
-                         int *count);
-
 /* Every op with a bench case (optionally only names containing `filter`)
  * timed against its baseline; `copy_gbps` gets the measured roofline. */
 ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,

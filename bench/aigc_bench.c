@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "ag_bench.h"
+#include "runtime/backends/ag_smoke.h"
 #include "runtime/core/ag_info.h"
 
 #define AG_MAX_ROWS 256
@@ -166,6 +167,28 @@ static int fail(void) {
   return 1;
 }
 
+/* The smoke run (runtime/backends/ag_smoke.h) as bench rows, so it prints
+ * and serialises like the kernel rows. */
+static ag_status run_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows, int *count) {
+  ag_smoke_row smoke[AG_SMOKE_ROWS];
+  _Static_assert(sizeof rows->op >= sizeof smoke->op && sizeof rows->dtype >= sizeof smoke->dtype &&
+                     sizeof rows->shape >= sizeof smoke->shape,
+                 "a smoke row's names fit a bench row");
+  AG_TRY(ag_smoke_run(be, n, reps, smoke));
+  for (int i = 0; i < AG_SMOKE_ROWS; i++) {
+    ag_bench_row *r = &rows[i];
+    memset(r, 0, sizeof *r);
+    memcpy(r->op, smoke[i].op, sizeof smoke[i].op);
+    memcpy(r->dtype, smoke[i].dtype, sizeof smoke[i].dtype);
+    memcpy(r->shape, smoke[i].shape, sizeof smoke[i].shape);
+    r->ms = smoke[i].ms;
+    r->bytes = smoke[i].bytes;
+    r->gbps = smoke[i].gbps;
+  }
+  *count = AG_SMOKE_ROWS;
+  return AG_OK;
+}
+
 static int run_graphs(ag_backend *be, int reps, const char *json) {
   static ag_bench_graph gs[8];
   int count = 0;
@@ -201,7 +224,7 @@ int main(int argc, char **argv) {
   int count = 0;
   double copy_gbps = 0;
   ag_status st = kernels ? ag_bench_kernels(be, filter, reps, rows, AG_MAX_ROWS, &count, &copy_gbps)
-                         : ag_bench_smoke(be, n, reps, rows, AG_MAX_ROWS, &count);
+                         : run_smoke(be, n, reps, rows, &count);
   if (st != AG_OK) return fail();
   if (kernels) printf("roofline: device copy bandwidth %.1f GB/s (measured)\n", copy_gbps);
   print_table(rows, count);

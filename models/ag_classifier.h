@@ -9,7 +9,7 @@
 
 #include "runtime/graph/ag_params.h"
 #include "runtime/sched/ag_sched.h"
-#include "runtime/data/ag_loader.h"
+#include "runtime/data/ag_fashion_mnist.h"
 
 #ifdef __cplusplus
 extern "C" {

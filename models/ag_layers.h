@@ -31,7 +31,8 @@ ag_tensor *ag_nn_attention(ag_graph *g, ag_params *p, const char *name, ag_tenso
 /* Pre-norm transformer block: x + attn(ln1(x)), then + mlp(ln2(.)), MLP 4C. */
 ag_tensor *ag_nn_transformer_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
                                    int heads, int causal);
-/* Cross-attention block: x + attn(ln(x), ctx), then + mlp(ln2(.)). */
+/* The same block attending over ctx [B,S,Cc] instead of itself, never
+ * causal: x + attn(ln1(x), ctx), then + mlp(ln2(.)); same weight names. */
 ag_tensor *ag_nn_cross_attention_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
                                        ag_tensor *ctx, int heads);
 /* Residual conv block: conv(silu(gn(conv(silu(gn(x)))))) + skip, where skip

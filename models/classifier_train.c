@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ag_classifier.h"
+#include "runtime/data/ag_loader.h"
 #include "runtime/train/ag_progress.h"
 #include "runtime/train/ag_train.h"
 
@@ -51,54 +52,73 @@ static ag_status step_graph_build(step_graph *sg, ag_params *p, const ag_classif
   return st;
 }
 
+/* The images and labels of a dataset's items: its "image" and "label"
+ * fields, whose shapes ag_batch_write_field checks against the graph's. */
+typedef struct data_fields {
+  int image, label;
+} data_fields;
+
+static ag_status find_fields(const ag_dataset *ds, data_fields *f) {
+  f->image = ag_dataset_find_field(ds, "image");
+  f->label = ag_dataset_find_field(ds, "label");
+  if (f->image < 0 || f->label < 0)
+    return ag_set_error(AG_ERR_INVALID, "classifier: dataset '%s' has no 'image' and 'label' fields",
+                        ds->name);
+  return AG_OK;
+}
+
+/* The training set as normalised images and labels. */
+static ag_status classifier_dataset(const ag_mnist *raw, const ag_classifier_config *c,
+                                    ag_dataset **out) {
+  const ag_fashion_mnist_opts fo = {AG_PIXEL_MEAN_STD, c->norm_mean, c->norm_std};
+  return ag_fashion_mnist_view(raw, &fo, out);
+}
+
 typedef struct trainer {
   ag_params *p;
   step_graph sg;
   ag_optimizer *opt;
+  ag_dataset *data;
+  data_fields fields;
   ag_loader *loader;
 } trainer;
 
 static void trainer_close(trainer *t) {
   ag_loader_close(t->loader);
+  ag_dataset_free(t->data);
   ag_optimizer_free(t->opt);
   step_graph_free(&t->sg);
 }
 
 static ag_status trainer_open(trainer *t, const ag_classifier_config *c,
                               const ag_classifier_train_opts *o, const ag_mnist *train) {
-  AG_TRY(step_graph_build(&t->sg, t->p, c, o->batch, 1));
-  ag_optim_opts oo = ag_optim_defaults(AG_OPTIM_ADAMW);
-  oo.lr = o->lr;
-  oo.weight_decay = o->weight_decay;
-  AG_TRY(ag_optimizer_for_params(&oo, t->p, t->sg.g, &t->opt));
+  AG_TRY(classifier_dataset(train, c, &t->data));
+  AG_TRY(find_fields(t->data, &t->fields));
   ag_loader_opts lo = ag_loader_default_opts();
   lo.batch = o->batch;
   lo.seed = o->seed;
-  lo.drop_last = 1;
-  lo.norm = AG_NORM_MEAN_STD;
-  lo.mean = c->norm_mean;
-  lo.std = c->norm_std;
-  /* Batches stay in host memory: train_step copies each straight into the
-   * graph's inputs, one transfer and no device allocation per step. */
-  lo.backend = NULL;
-  return ag_loader_open(train, &lo, &t->loader);
+  lo.drop_last = 1; /* every step has the graph's batch size */
+  AG_TRY(ag_loader_open(t->data, &lo, &t->loader));
+  AG_TRY(step_graph_build(&t->sg, t->p, c, ag_loader_rank_batch(t->loader), 1));
+  ag_optim_opts oo = ag_optim_defaults(AG_OPTIM_ADAMW);
+  oo.lr = o->lr;
+  oo.weight_decay = o->weight_decay;
+  return ag_optimizer_for_params(&oo, t->p, t->sg.g, &t->opt);
 }
 
-/* One optimisation step on the next batch. The loss is read only when asked
- * (every few steps), since reading it waits for the device. */
+/* One optimisation step on the next batch. The batch stays in the loader's
+ * host buffers and is copied once into the graph's inputs. The loss is read
+ * only when asked (every few steps), since reading it waits for the device. */
 static ag_status train_step(trainer *t, float lr, int read_loss, float *loss, int *epoch_end) {
-  ag_tensor *images = NULL, *labels = NULL;
-  AG_TRY(ag_loader_next(t->loader, &images, &labels));
-  *epoch_end = images == NULL;
+  const ag_batch *b = NULL;
+  AG_TRY(ag_loader_next(t->loader, &b));
+  *epoch_end = b == NULL;
   if (*epoch_end) return AG_OK;
-  ag_status st = ag_tensor_copy(t->sg.x, images);
-  if (st == AG_OK) st = ag_tensor_copy(t->sg.labels, labels);
-  ag_tensor_free(images);
-  ag_tensor_free(labels);
-  if (st == AG_OK) st = ag_sched_run(t->sg.s);
-  if (st == AG_OK) st = ag_optimizer_step(t->opt, lr, NULL);
-  if (st == AG_OK && read_loss) st = ag_tensor_read(t->sg.loss, loss, sizeof *loss);
-  return st;
+  AG_TRY(ag_batch_write_field(b, t->fields.image, t->sg.x));
+  AG_TRY(ag_batch_write_field(b, t->fields.label, t->sg.labels));
+  AG_TRY(ag_sched_run(t->sg.s));
+  AG_TRY(ag_optimizer_step(t->opt, lr, NULL));
+  return read_loss ? ag_tensor_read(t->sg.loss, loss, sizeof *loss) : AG_OK;
 }
 
 static ag_status train_loop(trainer *t, const ag_classifier_train_opts *o) {
@@ -149,25 +169,43 @@ ag_status ag_classifier_train(ag_backend *be, const ag_classifier_config *c,
   return AG_OK;
 }
 
-/* Correct predictions among images [first, first + n) of ds. */
-static ag_status eval_batch(step_graph *sg, const ag_classifier_config *c, const ag_mnist *ds,
-                            int64_t first, int64_t n, float *host, float *logits,
-                            int64_t *correct) {
-  const int64_t pixels = ds->h * ds->w;
-  float scale, shift;
-  AG_TRY(ag_norm_coeffs(AG_NORM_MEAN_STD, c->norm_mean, c->norm_std, &scale, &shift));
-  ag_u8_to_f32(ds->images + first * pixels, host, (size_t)(n * pixels), scale, shift);
-  AG_TRY(ag_tensor_write(sg->x, host, sizeof(float) * (size_t)(n * pixels)));
+/* Adds the correct predictions of one batch to *correct; `logits` has room
+ * for the graph's batch. */
+static ag_status eval_batch(step_graph *sg, const ag_classifier_config *c, const ag_batch *b,
+                            const data_fields *f, float *logits, int64_t *correct) {
+  AG_TRY(ag_batch_write_field(b, f->image, sg->x));
   AG_TRY(ag_sched_run(sg->s));
-  AG_TRY(ag_tensor_read(sg->logits, logits, sizeof(float) * (size_t)(n * c->classes)));
-  for (int64_t i = 0; i < n; i++) {
+  AG_TRY(ag_tensor_read(sg->logits, logits, sizeof(float) * (size_t)(b->count * c->classes)));
+  const int32_t *labels = b->data[f->label];
+  for (int64_t i = 0; i < b->count; i++) {
     const float *row = logits + i * c->classes;
     int64_t best = 0;
     for (int64_t k = 1; k < c->classes; k++)
       if (row[k] > row[best]) best = k;
-    *correct += best == ds->labels[first + i];
+    *correct += best == labels[i];
   }
   return AG_OK;
+}
+
+/* One pass over the loader's epoch. Full batches share one graph; a last
+ * partial batch gets a graph of its own size. */
+static ag_status eval_epoch(ag_params *p, const ag_classifier_config *c, ag_loader *loader,
+                            const data_fields *f, float *logits, int64_t *correct) {
+  step_graph full = {0}, tail = {0};
+  ag_status st = step_graph_build(&full, p, c, ag_loader_rank_batch(loader), 0);
+  for (const ag_batch *b = NULL; st == AG_OK;) {
+    st = ag_loader_next(loader, &b);
+    if (st != AG_OK || !b) break;
+    step_graph *sg = &full;
+    if (b->count != ag_loader_rank_batch(loader)) {
+      sg = &tail;
+      if (!tail.g) st = step_graph_build(&tail, p, c, b->count, 0);
+    }
+    if (st == AG_OK) st = eval_batch(sg, c, b, f, logits, correct);
+  }
+  step_graph_free(&full);
+  step_graph_free(&tail);
+  return st;
 }
 
 ag_status ag_classifier_evaluate(ag_params *p, const ag_classifier_config *c, const ag_mnist *ds,
@@ -179,21 +217,20 @@ ag_status ag_classifier_evaluate(ag_params *p, const ag_classifier_config *c, co
         AG_ERR_INVALID, "eval: images are %lldx%lld, the classifier takes %lldx%lld",
         (long long)ds->h, (long long)ds->w, (long long)c->height, (long long)c->width);
   if (batch > ds->n) batch = ds->n;
-  float *host = malloc(sizeof(float) * (size_t)(batch * ds->h * ds->w));
+  ag_dataset *data = NULL;
+  ag_loader *loader = NULL;
+  data_fields f;
+  ag_loader_opts lo = ag_loader_default_opts();
+  lo.batch = batch;
+  lo.shuffle = 0; /* dataset order: the result depends on nothing else */
   float *logits = malloc(sizeof(float) * (size_t)(batch * c->classes));
-  step_graph full = {0}, tail = {0};
-  ag_status st = host && logits ? AG_OK : ag_set_error(AG_ERR_OOM, "eval: out of host memory");
-  if (st == AG_OK) st = step_graph_build(&full, p, c, batch, 0);
-  int64_t first = 0;
-  for (; st == AG_OK && first + batch <= ds->n; first += batch)
-    st = eval_batch(&full, c, ds, first, batch, host, logits, correct);
-  /* A last partial batch gets a graph of its own size. */
-  if (st == AG_OK && first < ds->n) st = step_graph_build(&tail, p, c, ds->n - first, 0);
-  if (st == AG_OK && first < ds->n)
-    st = eval_batch(&tail, c, ds, first, ds->n - first, host, logits, correct);
-  step_graph_free(&full);
-  step_graph_free(&tail);
-  free(host);
+  ag_status st = logits ? AG_OK : ag_set_error(AG_ERR_OOM, "eval: out of host memory");
+  if (st == AG_OK) st = classifier_dataset(ds, c, &data);
+  if (st == AG_OK) st = find_fields(data, &f);
+  if (st == AG_OK) st = ag_loader_open(data, &lo, &loader);
+  if (st == AG_OK) st = eval_epoch(p, c, loader, &f, logits, correct);
+  ag_loader_close(loader);
+  ag_dataset_free(data);
   free(logits);
   return st;
 }

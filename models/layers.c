@@ -105,24 +105,26 @@ ag_tensor *ag_nn_attention(ag_graph *g, ag_params *p, const char *name, ag_tenso
   return ag_nn_linear(g, p, sub(n, sizeof n, name, "out"), o, c, 0, 1);
 }
 
-ag_tensor *ag_nn_transformer_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
-                                   int heads, int causal) {
+/* The pre-norm block behind both public ones: attention over ctx (NULL:
+ * self-attention), so the two share their weights' names and layout. */
+static ag_tensor *pre_norm_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                                 ag_tensor *ctx, int heads, int causal) {
   char n[96], m[96];
   if (!x) return NULL;
   ag_tensor *h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln1"), x);
-  x = ag_add(g, x, ag_nn_attention(g, p, sub(m, sizeof m, name, "attn"), h, NULL, heads, causal));
+  x = ag_add(g, x, ag_nn_attention(g, p, sub(m, sizeof m, name, "attn"), h, ctx, heads, causal));
   h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln2"), x);
   return ag_add(g, x, ag_nn_mlp(g, p, sub(m, sizeof m, name, "mlp"), h, 4 * x->shape[2]));
 }
 
+ag_tensor *ag_nn_transformer_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                                   int heads, int causal) {
+  return pre_norm_block(g, p, name, x, NULL, heads, causal);
+}
+
 ag_tensor *ag_nn_cross_attention_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
                                        ag_tensor *ctx, int heads) {
-  char n[96], m[96];
-  if (!x) return NULL;
-  ag_tensor *h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln1"), x);
-  x = ag_add(g, x, ag_nn_attention(g, p, sub(m, sizeof m, name, "attn"), h, ctx, heads, 0));
-  h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln2"), x);
-  return ag_add(g, x, ag_nn_mlp(g, p, sub(m, sizeof m, name, "mlp"), h, 4 * x->shape[2]));
+  return pre_norm_block(g, p, name, x, ctx, heads, 0);
 }
 
 ag_tensor *ag_nn_conv_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t cout,

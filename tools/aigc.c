@@ -1,145 +1,194 @@
-/* aigc: the command-line front end.
- *   aigc [--device auto|cpu|cuda|cuda:N] <command> [options]
- * Commands: info (build and devices), demo (info + a kernel smoke run),
- * train classifier, eval classifier. */
+/* aigc: the command-line front end, a table of commands.
+ *   aigc [--device auto|cpu|cuda|cuda:N] <verb> [<model>] [options]
+ * Each command is a handler in a cmd_*.c file with the options it takes
+ * next to it; a new pipeline is one cmd_<model>.c and its rows below.
+ *
+ * Exit codes:
+ *   0  ok
+ *   1  runtime error: bad or missing data, a corrupt checkpoint, failed
+ *      training, a device that is not there (--device cuda without a GPU)
+ *   2  usage error: unknown command, model or option, a missing or malformed
+ *      option value (--epochs x, --device tpu); nothing was run
+ * Every failure prints exactly one line on stderr, "aigc: error: ...". */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "aigc_cli.h"
-#include "bench/ag_bench.h"
-#include "runtime/core/ag_info.h"
 
-int ag_cli_fail(void) {
-  fprintf(stderr, "aigc: error: %s\n", ag_last_error());
-  return 1;
+typedef struct ag_cli_command {
+  const char *verb;
+  const char *model;   /* NULL for commands without a model */
+  ag_cli_handler run;
+  const char *options; /* one line each; NULL when it takes none */
+  const char *summary; /* one line */
+} ag_cli_command;
+
+static const ag_cli_command commands[] = {
+    {"info", NULL, ag_cmd_info, NULL, "build, backends, devices and libraries"},
+    {"demo", NULL, ag_cmd_demo, NULL, "aigc info, then a kernel smoke run with its bandwidth"},
+    {"train", "classifier", ag_cmd_train_classifier, ag_cmd_train_classifier_options,
+     "train the Fashion-MNIST classifier and save it"},
+    {"eval", "classifier", ag_cmd_eval_classifier, ag_cmd_eval_classifier_options,
+     "test a saved classifier against its recorded accuracy"},
+};
+enum { n_commands = sizeof commands / sizeof commands[0] };
+
+static const char global_usage[] =
+    "\n"
+    "global options (before the command):\n"
+    "  --device D           auto, cpu, cuda or cuda:N (default: $AG_DEVICE, else auto)\n"
+    "  --help               this text\n"
+    "auto takes the first GPU that answers, else the CPU, and says why.\n"
+    "\n"
+    "exit codes:\n"
+    "  0  ok\n"
+    "  1  runtime error: bad data, failed training, missing device\n"
+    "  2  usage error: unknown command, model or option; missing or malformed value\n";
+
+static int is_help(const char *word) {
+  return strcmp(word, "--help") == 0 || strcmp(word, "-h") == 0;
 }
 
-const char *ag_cli_option(int argc, char **argv, int *i, const char *name, int *bad) {
-  const size_t n = strlen(name);
-  if (strncmp(argv[*i], name, n) != 0) return NULL;
-  if (argv[*i][n] == '=') return argv[*i] + n + 1;
-  if (argv[*i][n] != '\0') return NULL;
-  if (*i + 1 < argc) return argv[++*i];
-  fprintf(stderr, "aigc: error: %s needs a value\n", name);
-  *bad = 1;
+static void command_name(const ag_cli_command *c, char *out, size_t len) {
+  snprintf(out, len, "%s%s%s", c->verb, c->model ? " " : "", c->model ? c->model : "");
+}
+
+static void print_usage(FILE *f) {
+  fprintf(f, "usage: aigc [--device D] <command> [options]\n\ncommands:\n");
+  char name[64];
+  for (int i = 0; i < n_commands; i++) {
+    command_name(&commands[i], name, sizeof name);
+    fprintf(f, "  %-20s %s\n", name, commands[i].summary);
+  }
+  fprintf(f, "  %-20s %s\n", "help [<command>]",
+          "this text, or a command's options (as <command> --help)");
+  fputs(global_usage, f);
+}
+
+static void print_command_usage(const ag_cli_command *c) {
+  char name[64];
+  command_name(c, name, sizeof name);
+  printf("usage: aigc [--device D] %s%s\n%s\n\noptions:\n%s", name, c->options ? " [options]" : "",
+         c->summary, c->options ? c->options : "");
+  printf("  %-26s %s\n", "--help", "this text");
+}
+
+/* The first command of `verb` (all of a verb's take a model, or none does);
+ * NULL for an unknown verb. */
+static const ag_cli_command *first_of_verb(const char *verb) {
+  for (int i = 0; i < n_commands; i++)
+    if (strcmp(commands[i].verb, verb) == 0) return &commands[i];
   return NULL;
 }
 
-int ag_cli_int(const char *opt, const char *text, long long *out) {
-  char *end;
-  *out = strtoll(text, &end, 10);
-  if (*text && !*end && *out > 0) return 0;
-  fprintf(stderr, "aigc: error: %s '%s': a positive integer expected\n", opt, text);
-  return 1;
-}
-
-int ag_cli_float(const char *opt, const char *text, float *out) {
-  char *end;
-  *out = strtof(text, &end);
-  if (*text && !*end && *out > 0) return 0;
-  fprintf(stderr, "aigc: error: %s '%s': a positive number expected\n", opt, text);
-  return 1;
-}
-
-static void print_cuda_devices(void) {
-  int count = 0;
-  if (ag_cuda_probe(&count) != AG_OK) {
-    printf("cuda devices:      none (%s)\n", ag_last_error());
-    return;
+static const ag_cli_command *find_command(const char *verb, const char *model) {
+  for (int i = 0; i < n_commands; i++) {
+    const ag_cli_command *c = &commands[i];
+    if (strcmp(c->verb, verb) == 0 && (c->model ? model && strcmp(c->model, model) == 0 : !model))
+      return c;
   }
-  printf("cuda devices:      %d\n", count);
-  for (int i = 0; i < count; i++) {
-    ag_device_info d;
-    if (ag_cuda_device_info(i, &d) != AG_OK) {
-      printf("  cuda:%d  %s\n", i, ag_last_error());
-      continue;
-    }
-    char peak[32] = "unknown";
-    if (d.peak_bf16_tflops > 0) snprintf(peak, sizeof peak, "%.0f", d.peak_bf16_tflops);
-    printf(
-        "  cuda:%d  %s, %d SMs, %.1f GiB, compute %d.%d, peak bf16 %s TFLOP/s, "
-        "memory %.0f GB/s (%s)\n",
-        i, d.name, d.sms, d.memory_bytes / 1073741824.0, d.cc_major, d.cc_minor, peak,
-        d.peak_mem_gbps, d.peak_source);
+  return NULL;
+}
+
+/* "classifier, gan": the models `verb` knows, for error messages. */
+static void models_of(const char *verb, char *out, size_t len) {
+  size_t used = 0;
+  out[0] = '\0';
+  for (int i = 0; i < n_commands && used < len; i++)
+    if (strcmp(commands[i].verb, verb) == 0)
+      used += (size_t)snprintf(out + used, len - used, "%s%s", used ? ", " : "", commands[i].model);
+}
+
+/* The command named by "<verb> [<model>]" at argv[0], with its name in
+ * cli->name; *used gets how many words named it. */
+static int resolve(ag_cli *cli, int argc, char **argv, const ag_cli_command **command, int *used) {
+  const char *verb = argv[0];
+  const ag_cli_command *first = first_of_verb(verb);
+  if (!first) return ag_cli_usage_error(cli, "unknown command '%s'", verb);
+  snprintf(cli->name, sizeof cli->name, "%s", verb);
+  const char *model = first->model && argc > 1 && argv[1][0] != '-' ? argv[1] : NULL;
+  *used = first->model ? 2 : 1;
+  if (!(*command = find_command(verb, model))) {
+    char known[256];
+    models_of(verb, known, sizeof known);
+    return model ? ag_cli_usage_error(cli, "unknown model '%s'; known models: %s", model, known)
+                 : ag_cli_usage_error(cli, "a model is needed; known models: %s", known);
+  }
+  command_name(*command, cli->name, sizeof cli->name);
+  return AG_EXIT_OK;
+}
+
+/* Every command of `verb`: "aigc help train" lists each model's options. */
+static void print_verb_usage(const char *verb) {
+  for (int i = 0, first = 1; i < n_commands; i++) {
+    if (strcmp(commands[i].verb, verb) != 0) continue;
+    if (!first) printf("\n");
+    print_command_usage(&commands[i]);
+    first = 0;
   }
 }
 
-static void print_device(const ag_backend *be, const char *note) {
-  printf("device:            %s%s%s%s\n", be->name, note[0] ? " (" : "", note, note[0] ? ")" : "");
+/* aigc help [<verb> [<model>]] */
+static int run_help(ag_cli *cli, int argc, char **argv) {
+  if (argc == 0 || is_help(argv[0]) || strcmp(argv[0], "help") == 0) {
+    print_usage(stdout);
+    return AG_EXIT_OK;
+  }
+  if (argc == 1 && first_of_verb(argv[0])) {
+    print_verb_usage(argv[0]);
+    return AG_EXIT_OK;
+  }
+  const ag_cli_command *c = NULL;
+  int used = 0;
+  int rc = resolve(cli, argc, argv, &c, &used);
+  if (rc == AG_EXIT_OK && used < argc)
+    rc = ag_cli_usage_error(&(ag_cli){.name = "help"}, "unexpected argument '%s'", argv[used]);
+  if (rc == AG_EXIT_OK) print_command_usage(c);
+  return rc;
 }
 
-static void print_info(const ag_backend *be, const char *note) {
-  ag_versions v;
-  ag_library_versions(&v);
-  printf("build:             %s\n", ag_build_summary());
-  printf("backends built:    cpu%s\n", ag_build_has_cuda() ? " cuda" : "");
-  print_device(be, note);
-  print_cuda_devices();
-  printf("cuda libraries:    cudart %s, driver %s, cuBLAS %s, cuDNN %s, NCCL %s\n", v.cudart,
-         v.driver, v.cublas, v.cudnn, v.nccl);
-  printf("openblas:          %s\n", v.openblas);
-  printf("cpu threads:       %d\n", ag_cpu_threads());
-}
-
-static int run_demo(ag_backend *be) {
-  ag_bench_row rows[16];
-  int count = 0;
-  int64_t n = be->kind == AG_DEVICE_CUDA ? (int64_t)1 << 26 : (int64_t)1 << 22;
-  printf("\nkernel smoke run on %s (f32, %lld elements, median of 10):\n", be->name, (long long)n);
-  if (ag_bench_smoke(be, n, 10, rows, 16, &count) != AG_OK) return ag_cli_fail();
-  printf("  %-12s %-18s %10s %10s\n", "op", "shape", "ms", "GB/s");
-  for (int i = 0; i < count; i++)
-    printf("  %-12s %-18s %10.3f %10.1f\n", rows[i].op, rows[i].shape, rows[i].ms, rows[i].gbps);
+static int has_help(int argc, char **argv) {
+  for (int i = 0; i < argc; i++)
+    if (is_help(argv[i])) return 1;
   return 0;
 }
 
-static int usage(void) {
-  fprintf(stderr,
-          "usage: aigc [--device auto|cpu|cuda|cuda:N] <command> [options]\n"
-          "  info                      build, devices and libraries\n"
-          "  demo                      info and a kernel smoke run\n"
-          "  train classifier          train the Fashion-MNIST classifier\n"
-          "      [--data fashion-mnist|DIR] [--epochs N] [--batch N] [--lr X] [--seed N]\n"
-          "      [--out FILE (classifier.safetensors)] [--quiet]\n"
-          "  eval classifier           test accuracy of a saved classifier\n"
-          "      [--data fashion-mnist|DIR] [--checkpoint FILE (classifier.safetensors)]\n"
-          "the device may also be set with AG_DEVICE\n");
-  return 2;
+/* argv[0] is the first word after the global options: "help", "--help" or
+ * a command. --help anywhere after a command prints its usage instead. */
+static int run_command(ag_cli *cli, int argc, char **argv) {
+  if (strcmp(argv[0], "help") == 0 || is_help(argv[0])) return run_help(cli, argc - 1, argv + 1);
+  if (argc > 1 && is_help(argv[1]) && first_of_verb(argv[0])) return run_help(cli, 1, argv);
+  const ag_cli_command *c = NULL;
+  int used = 0;
+  const int rc = resolve(cli, argc, argv, &c, &used);
+  if (rc != AG_EXIT_OK) return rc;
+  if (has_help(argc - used, argv + used)) {
+    print_command_usage(c);
+    return AG_EXIT_OK;
+  }
+  return c->run(cli, argc - used, argv + used);
 }
 
-/* Commands that take a model name: "train classifier", "eval classifier". */
-static int run_model_command(const char *command, ag_backend *be, int argc, char **argv) {
-  if (argc < 1 || strcmp(argv[0], "classifier") != 0) {
-    fprintf(stderr, "aigc: error: %s: unknown model '%s' (known: classifier)\n", command,
-            argc ? argv[0] : "");
-    return 2;
-  }
-  return strcmp(command, "train") == 0 ? ag_cmd_train_classifier(be, argc - 1, argv + 1)
-                                       : ag_cmd_eval_classifier(be, argc - 1, argv + 1);
+/* The global options before the command; *first gets the command's index. */
+static int read_global_options(ag_cli *cli, int argc, char **argv, int *first) {
+  ag_cli_args a = ag_cli_args_of(cli, argc, argv);
+  while (ag_cli_next(&a) && argv[a.i][0] == '-' && !is_help(argv[a.i]))
+    ag_cli_text(&a, "--device", &cli->device);
+  *first = a.i;
+  return a.rc;
 }
 
 int main(int argc, char **argv) {
-  const char *device = NULL;
-  int i = 1, bad = 0;
-  for (; i < argc && argv[i][0] == '-'; i++) {
-    const char *d = ag_cli_option(argc, argv, &i, "--device", &bad);
-    if (!d) return usage();
-    device = d;
+  ag_cli cli = {.name = ""};
+  int first = 0;
+  int rc = read_global_options(&cli, argc - 1, argv + 1, &first);
+  const int n = argc - 1 - first;
+  if (rc == AG_EXIT_OK && n == 0) {
+    /* No command at all: the whole usage, as an error. */
+    print_usage(stderr);
+    return AG_EXIT_USAGE;
   }
-  if (i == argc) return usage();
-  const char *command = argv[i++];
-  const int model = strcmp(command, "train") == 0 || strcmp(command, "eval") == 0;
-  if (!model && (strcmp(command, "info") != 0 && strcmp(command, "demo") != 0)) return usage();
-  if (!model && i < argc) return usage();
-
-  ag_backend *be = NULL;
-  char note[512];
-  if (ag_backend_select(device, &be, note, sizeof note) != AG_OK) return ag_cli_fail();
-  if (model) {
-    print_device(be, note);
-    return run_model_command(command, be, argc - i, argv + i);
-  }
-  print_info(be, note);
-  return strcmp(command, "demo") == 0 ? run_demo(be) : 0;
+  if (rc == AG_EXIT_OK) rc = run_command(&cli, n, argv + 1 + first);
+  if (rc != AG_EXIT_OK) fprintf(stderr, "aigc: error: %s\n", ag_last_error());
+  return rc;
 }

@@ -5,21 +5,9 @@
 #define AG_BF16_H
 
 #include <stdint.h>
-#include <string.h>
 
+#include "ag_bits.h"
 #include "ag_hd.h"
-
-AG_HD float ag_bits_to_f32(uint32_t u) {
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-AG_HD uint32_t ag_f32_to_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return u;
-}
 
 AG_HD float ag_bf16_to_f32(uint16_t h) { return ag_bits_to_f32((uint32_t)h << 16); }
 

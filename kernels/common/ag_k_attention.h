@@ -37,12 +37,27 @@ AG_HD int ag_attn_visible(const ag_attn_dims *d, int64_t limit, int64_t i, int64
   return j < limit && j < ag_attn_causal_end(d, i);
 }
 
-#define AG_KERNELS_ATTENTION(P)                                                                   \
-  ag_status P##attention_forward(ag_dtype dt, ag_attn_dims d, const void *q, const void *k,       \
-                                 const void *v, const int32_t *kv_len, void *o, float *lse,      \
-                                 void *stream);                                                   \
-  ag_status P##attention_backward(ag_dtype dt, ag_attn_dims d, const void *q, const void *k,      \
-                                  const void *v, const int32_t *kv_len, const void *o,           \
-                                  const float *lse, const void *dout, const float *dlse,       \
-                                  void *dq, void *dk, void *dv, void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_ATTENTION)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_attention_forward_kernel(ag_dtype dt, ag_attn_dims d, const void *q,
+                                              const void *k, const void *v, const int32_t *kv_len,
+                                              void *o, float *lse, void *stream);
+typedef ag_status ag_attention_backward_kernel(ag_dtype dt, ag_attn_dims d, const void *q,
+                                               const void *k, const void *v, const int32_t *kv_len,
+                                               const void *o, const float *lse, const void *dout,
+                                               const float *dlse, void *dq, void *dk, void *dv,
+                                               void *stream);
+
+/* The attention family's kernels on one backend (runtime/ops/bind_attention.c calls
+ * through it). */
+typedef struct ag_attention_kernels {
+  ag_attention_forward_kernel *attention_forward;
+  ag_attention_backward_kernel *attention_backward;
+} ag_attention_kernels;
+
+ag_attention_forward_kernel ag_cpu_attention_forward, ag_cuda_attention_forward,
+    ag_emu_attention_forward;
+ag_attention_backward_kernel ag_cpu_attention_backward, ag_cuda_attention_backward,
+    ag_emu_attention_backward;
+extern const ag_attention_kernels ag_cpu_attention_kernels, ag_cuda_attention_kernels,
+    ag_emu_attention_kernels;

@@ -15,13 +15,13 @@
 #include "ag_kernel_ctx.h"
 
 typedef struct ag_conv2d_geom {
-  int64_t n, cin, h, w;           /* input x */
-  int64_t cout, kh, kw;           /* weight [cout, cin / groups, kh, kw] */
-  int64_t oh, ow;                 /* output y [n, cout, oh, ow] */
-  int64_t stride_h, stride_w;     /* >= 1 */
-  int64_t pad_h, pad_w;           /* >= 0, zero padding on both sides */
-  int64_t dil_h, dil_w;           /* >= 1 */
-  int64_t groups;                 /* divides cin and cout */
+  int64_t n, cin, h, w;       /* input x */
+  int64_t cout, kh, kw;       /* weight [cout, cin / groups, kh, kw] */
+  int64_t oh, ow;             /* output y [n, cout, oh, ow] */
+  int64_t stride_h, stride_w; /* >= 1 */
+  int64_t pad_h, pad_w;       /* >= 0, zero padding on both sides */
+  int64_t dil_h, dil_w;       /* >= 1 */
+  int64_t groups;             /* divides cin and cout */
 } ag_conv2d_geom;
 
 /* Average pooling over nc planes of h x w; the window is k x k, moved by
@@ -59,22 +59,56 @@ AG_HD void ag_pool_window(int64_t o, int64_t k, int64_t stride, int64_t pad, int
   *hi = end < in_len ? end : in_len;
 }
 
-#define AG_KERNELS_CONV(P)                                                                        \
-  ag_status P##conv2d_forward(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g, const void *x,   \
-                              const void *w, const void *bias, void *y, void *stream);            \
-  ag_status P##conv2d_backward_data(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g,            \
-                                    const void *gy, const void *w, void *gx, void *stream);       \
-  ag_status P##conv2d_backward_filter(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g,          \
-                                      const void *x, const void *gy, void *gw, void *stream);     \
-  ag_status P##conv2d_backward_bias(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g,            \
-                                    const void *gy, void *gb, void *stream);                      \
-  ag_status P##upsample_nearest2x(ag_dtype dt, int64_t nc, int64_t h, int64_t w, const void *x,   \
-                                  void *y, void *stream);                                         \
-  ag_status P##upsample_nearest2x_backward(ag_dtype dt, int64_t nc, int64_t h, int64_t w,         \
-                                           const void *gy, void *gx, void *stream);               \
-  ag_status P##avgpool2d(ag_dtype dt, ag_pool2d_geom p, const void *x, void *y, void *stream);    \
-  ag_status P##avgpool2d_backward(ag_dtype dt, ag_pool2d_geom p, const void *gy, void *gx,        \
-                                  void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_CONV)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_conv2d_forward_kernel(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g,
+                                           const void *x, const void *w, const void *bias, void *y,
+                                           void *stream);
+typedef ag_status ag_conv2d_backward_data_kernel(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g,
+                                                 const void *gy, const void *w, void *gx,
+                                                 void *stream);
+typedef ag_status ag_conv2d_backward_filter_kernel(ag_kernel_ctx *ctx, ag_dtype dt,
+                                                   ag_conv2d_geom g, const void *x, const void *gy,
+                                                   void *gw, void *stream);
+typedef ag_status ag_conv2d_backward_bias_kernel(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d_geom g,
+                                                 const void *gy, void *gb, void *stream);
+typedef ag_status ag_upsample_nearest2x_kernel(ag_dtype dt, int64_t nc, int64_t h, int64_t w,
+                                               const void *x, void *y, void *stream);
+typedef ag_status ag_upsample_nearest2x_backward_kernel(ag_dtype dt, int64_t nc, int64_t h,
+                                                        int64_t w, const void *gy, void *gx,
+                                                        void *stream);
+typedef ag_status ag_avgpool2d_kernel(ag_dtype dt, ag_pool2d_geom p, const void *x, void *y,
+                                      void *stream);
+typedef ag_status ag_avgpool2d_backward_kernel(ag_dtype dt, ag_pool2d_geom p, const void *gy,
+                                               void *gx, void *stream);
+
+/* The conv family's kernels on one backend (runtime/ops/bind_conv.c calls
+ * through it). */
+typedef struct ag_conv_kernels {
+  ag_conv2d_forward_kernel *conv2d_forward;
+  ag_conv2d_backward_data_kernel *conv2d_backward_data;
+  ag_conv2d_backward_filter_kernel *conv2d_backward_filter;
+  ag_conv2d_backward_bias_kernel *conv2d_backward_bias;
+  ag_upsample_nearest2x_kernel *upsample_nearest2x;
+  ag_upsample_nearest2x_backward_kernel *upsample_nearest2x_backward;
+  ag_avgpool2d_kernel *avgpool2d;
+  ag_avgpool2d_backward_kernel *avgpool2d_backward;
+} ag_conv_kernels;
+
+ag_conv2d_forward_kernel ag_cpu_conv2d_forward, ag_cuda_conv2d_forward, ag_emu_conv2d_forward;
+ag_conv2d_backward_data_kernel ag_cpu_conv2d_backward_data, ag_cuda_conv2d_backward_data,
+    ag_emu_conv2d_backward_data;
+ag_conv2d_backward_filter_kernel ag_cpu_conv2d_backward_filter, ag_cuda_conv2d_backward_filter,
+    ag_emu_conv2d_backward_filter;
+ag_conv2d_backward_bias_kernel ag_cpu_conv2d_backward_bias, ag_cuda_conv2d_backward_bias,
+    ag_emu_conv2d_backward_bias;
+ag_upsample_nearest2x_kernel ag_cpu_upsample_nearest2x, ag_cuda_upsample_nearest2x,
+    ag_emu_upsample_nearest2x;
+ag_upsample_nearest2x_backward_kernel ag_cpu_upsample_nearest2x_backward,
+    ag_cuda_upsample_nearest2x_backward, ag_emu_upsample_nearest2x_backward;
+ag_avgpool2d_kernel ag_cpu_avgpool2d, ag_cuda_avgpool2d, ag_emu_avgpool2d;
+ag_avgpool2d_backward_kernel ag_cpu_avgpool2d_backward, ag_cuda_avgpool2d_backward,
+    ag_emu_avgpool2d_backward;
+extern const ag_conv_kernels ag_cpu_conv_kernels, ag_cuda_conv_kernels, ag_emu_conv_kernels;
 
 #endif

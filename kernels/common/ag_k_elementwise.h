@@ -11,15 +11,16 @@
  *   fill:             y = v;   arange: y[i] = start + i * step. */
 #include "ag_activation.h"
 
-#define AG_UNARY_FN_LIST(X)                                                                       \
-  X(SCALE) X(EXP) X(LOG) X(SQRT) X(RSQRT) X(RELU) X(LEAKY_RELU) X(GELU) X(SILU) X(SIGMOID)        \
-  X(TANH) X(SOFTPLUS) X(TRUNC_EXP)
+#define AG_UNARY_FN_LIST(X)                                                                        \
+  X(SCALE)                                                                                         \
+  X(EXP) X(LOG) X(SQRT) X(RSQRT) X(RELU) X(LEAKY_RELU) X(GELU) X(SILU) X(SIGMOID) X(TANH)          \
+      X(SOFTPLUS) X(TRUNC_EXP)
 
 typedef enum ag_unary_fn {
 #define AG_UNARY_ENUM_(name) AG_UNARY_##name,
   AG_UNARY_FN_LIST(AG_UNARY_ENUM_)
 #undef AG_UNARY_ENUM_
-  AG_UNARY_COUNT
+      AG_UNARY_COUNT
 } ag_unary_fn;
 
 typedef enum ag_binary_fn {
@@ -43,63 +44,95 @@ typedef struct ag_bcast4 {
 /* p is the op's parameter: the factor of SCALE, the slope of LEAKY_RELU. */
 AG_HD float ag_unary_eval(int fn, float x, float p) {
   switch (fn) {
-  case AG_UNARY_SCALE: return p * x;
-  case AG_UNARY_EXP: return expf(x);
-  case AG_UNARY_LOG: return logf(x);
-  case AG_UNARY_SQRT: return sqrtf(x);
-  case AG_UNARY_RSQRT: return 1.0f / sqrtf(x);
-  case AG_UNARY_RELU: return x > 0.0f ? x : 0.0f;
-  case AG_UNARY_LEAKY_RELU: return x > 0.0f ? x : p * x;
-  case AG_UNARY_GELU: return ag_act_gelu(x);
-  case AG_UNARY_SILU: return ag_act_silu(x);
-  case AG_UNARY_SIGMOID: return ag_act_sigmoid(x);
-  case AG_UNARY_TANH: return tanhf(x);
-  case AG_UNARY_SOFTPLUS: return ag_act_softplus(x);
-  default: return expf(x); /* AG_UNARY_TRUNC_EXP */
+    case AG_UNARY_SCALE:
+      return p * x;
+    case AG_UNARY_EXP:
+      return expf(x);
+    case AG_UNARY_LOG:
+      return logf(x);
+    case AG_UNARY_SQRT:
+      return sqrtf(x);
+    case AG_UNARY_RSQRT:
+      return 1.0f / sqrtf(x);
+    case AG_UNARY_RELU:
+      return x > 0.0f ? x : 0.0f;
+    case AG_UNARY_LEAKY_RELU:
+      return x > 0.0f ? x : p * x;
+    case AG_UNARY_GELU:
+      return ag_act_gelu(x);
+    case AG_UNARY_SILU:
+      return ag_act_silu(x);
+    case AG_UNARY_SIGMOID:
+      return ag_act_sigmoid(x);
+    case AG_UNARY_TANH:
+      return tanhf(x);
+    case AG_UNARY_SOFTPLUS:
+      return ag_act_softplus(x);
+    default:
+      return expf(x); /* AG_UNARY_TRUNC_EXP */
   }
 }
 
 /* d fn(x; p) / dx. */
 AG_HD float ag_unary_grad(int fn, float x, float p) {
   switch (fn) {
-  case AG_UNARY_SCALE: return p;
-  case AG_UNARY_EXP: return expf(x);
-  case AG_UNARY_LOG: return 1.0f / x;
-  case AG_UNARY_SQRT: return 0.5f / sqrtf(x);
-  case AG_UNARY_RSQRT: return -0.5f / (x * sqrtf(x));
-  case AG_UNARY_RELU: return x > 0.0f ? 1.0f : 0.0f;
-  case AG_UNARY_LEAKY_RELU: return x > 0.0f ? 1.0f : p;
-  case AG_UNARY_GELU: return ag_act_gelu_grad(x);
-  case AG_UNARY_SILU: return ag_act_silu_grad(x);
-  case AG_UNARY_SIGMOID: {
-    float s = ag_act_sigmoid(x);
-    return s * (1.0f - s);
-  }
-  case AG_UNARY_TANH: {
-    float t = tanhf(x);
-    return 1.0f - t * t;
-  }
-  case AG_UNARY_SOFTPLUS: return ag_act_softplus_grad(x);
-  default: return ag_act_trunc_exp_grad(x); /* AG_UNARY_TRUNC_EXP */
+    case AG_UNARY_SCALE:
+      return p;
+    case AG_UNARY_EXP:
+      return expf(x);
+    case AG_UNARY_LOG:
+      return 1.0f / x;
+    case AG_UNARY_SQRT:
+      return 0.5f / sqrtf(x);
+    case AG_UNARY_RSQRT:
+      return -0.5f / (x * sqrtf(x));
+    case AG_UNARY_RELU:
+      return x > 0.0f ? 1.0f : 0.0f;
+    case AG_UNARY_LEAKY_RELU:
+      return x > 0.0f ? 1.0f : p;
+    case AG_UNARY_GELU:
+      return ag_act_gelu_grad(x);
+    case AG_UNARY_SILU:
+      return ag_act_silu_grad(x);
+    case AG_UNARY_SIGMOID: {
+      float s = ag_act_sigmoid(x);
+      return s * (1.0f - s);
+    }
+    case AG_UNARY_TANH: {
+      float t = tanhf(x);
+      return 1.0f - t * t;
+    }
+    case AG_UNARY_SOFTPLUS:
+      return ag_act_softplus_grad(x);
+    default:
+      return ag_act_trunc_exp_grad(x); /* AG_UNARY_TRUNC_EXP */
   }
 }
 
 AG_HD float ag_binary_eval(int fn, float a, float b) {
   switch (fn) {
-  case AG_BINARY_ADD: return a + b;
-  case AG_BINARY_SUB: return a - b;
-  case AG_BINARY_MUL: return a * b;
-  default: return a / b; /* AG_BINARY_DIV */
+    case AG_BINARY_ADD:
+      return a + b;
+    case AG_BINARY_SUB:
+      return a - b;
+    case AG_BINARY_MUL:
+      return a * b;
+    default:
+      return a / b; /* AG_BINARY_DIV */
   }
 }
 
 /* The gradient contribution g * d(a fn b)/d(input `which`) at one element. */
 AG_HD float ag_binary_grad(int fn, int which, float a, float b, float g) {
   switch (fn) {
-  case AG_BINARY_ADD: return g;
-  case AG_BINARY_SUB: return which ? -g : g;
-  case AG_BINARY_MUL: return g * (which ? a : b);
-  default: return which ? -g * a / (b * b) : g / b; /* AG_BINARY_DIV */
+    case AG_BINARY_ADD:
+      return g;
+    case AG_BINARY_SUB:
+      return which ? -g : g;
+    case AG_BINARY_MUL:
+      return g * (which ? a : b);
+    default:
+      return which ? -g * a / (b * b) : g / b; /* AG_BINARY_DIV */
   }
 }
 
@@ -160,16 +193,41 @@ AG_HD int32_t ag_arange_i32(float start, float step, int64_t i) {
   return ag_ew_to_i32(fma((double)i, (double)step, (double)start));
 }
 
-#define AG_KERNELS_ELEMENTWISE(P)                                                                 \
-  ag_status P##unary(ag_dtype dt, int fn, float p, const void *x, void *y, int64_t n,             \
-                     void *stream);                                                               \
-  ag_status P##unary_backward(ag_dtype dt, int fn, float p, const void *x, const void *g,        \
-                              void *gx, int64_t n, void *stream);                                 \
-  ag_status P##binary(ag_dtype dt, int fn, const void *a, const void *b, void *y, ag_bcast4 bc,   \
-                      void *stream);                                                              \
-  ag_status P##binary_backward(ag_dtype dt, int fn, int which, const void *a, const void *b,     \
-                               const void *g, void *gx, ag_bcast4 bc, void *stream);              \
-  ag_status P##cast(ag_dtype from, ag_dtype to, const void *x, void *y, int64_t n, void *stream); \
-  ag_status P##fill(ag_dtype dt, float v, void *y, int64_t n, void *stream);                      \
-  ag_status P##arange(ag_dtype dt, float start, float step, void *y, int64_t n, void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_ELEMENTWISE)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_unary_kernel(ag_dtype dt, int fn, float p, const void *x, void *y, int64_t n,
+                                  void *stream);
+typedef ag_status ag_unary_backward_kernel(ag_dtype dt, int fn, float p, const void *x,
+                                           const void *g, void *gx, int64_t n, void *stream);
+typedef ag_status ag_binary_kernel(ag_dtype dt, int fn, const void *a, const void *b, void *y,
+                                   ag_bcast4 bc, void *stream);
+typedef ag_status ag_binary_backward_kernel(ag_dtype dt, int fn, int which, const void *a,
+                                            const void *b, const void *g, void *gx, ag_bcast4 bc,
+                                            void *stream);
+typedef ag_status ag_cast_kernel(ag_dtype from, ag_dtype to, const void *x, void *y, int64_t n,
+                                 void *stream);
+typedef ag_status ag_fill_kernel(ag_dtype dt, float v, void *y, int64_t n, void *stream);
+typedef ag_status ag_arange_kernel(ag_dtype dt, float start, float step, void *y, int64_t n,
+                                   void *stream);
+
+/* The elementwise family's kernels on one backend (runtime/ops/bind_elementwise.c calls
+ * through it). */
+typedef struct ag_elementwise_kernels {
+  ag_unary_kernel *unary;
+  ag_unary_backward_kernel *unary_backward;
+  ag_binary_kernel *binary;
+  ag_binary_backward_kernel *binary_backward;
+  ag_cast_kernel *cast;
+  ag_fill_kernel *fill;
+  ag_arange_kernel *arange;
+} ag_elementwise_kernels;
+
+ag_unary_kernel ag_cpu_unary, ag_cuda_unary, ag_emu_unary;
+ag_unary_backward_kernel ag_cpu_unary_backward, ag_cuda_unary_backward, ag_emu_unary_backward;
+ag_binary_kernel ag_cpu_binary, ag_cuda_binary, ag_emu_binary;
+ag_binary_backward_kernel ag_cpu_binary_backward, ag_cuda_binary_backward, ag_emu_binary_backward;
+ag_cast_kernel ag_cpu_cast, ag_cuda_cast, ag_emu_cast;
+ag_fill_kernel ag_cpu_fill, ag_cuda_fill, ag_emu_fill;
+ag_arange_kernel ag_cpu_arange, ag_cuda_arange, ag_emu_arange;
+extern const ag_elementwise_kernels ag_cpu_elementwise_kernels, ag_cuda_elementwise_kernels,
+    ag_emu_elementwise_kernels;

@@ -6,7 +6,19 @@
 /* The max_period diffusers uses by default. */
 #define AG_TIMESTEP_MAX_PERIOD 10000.0f
 
-#define AG_KERNELS_EMBEDDING(P)                                                                   \
-  ag_status P##timestep_embedding(ag_dtype dt, const void *t, void *y, int64_t n, int64_t dim,    \
-                                  int flip, float max_period, float shift, void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_EMBEDDING)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_timestep_embedding_kernel(ag_dtype dt, const void *t, void *y, int64_t n,
+                                               int64_t dim, int flip, float max_period, float shift,
+                                               void *stream);
+
+/* The embedding family's kernels on one backend (runtime/ops/bind_embedding.c calls
+ * through it). */
+typedef struct ag_embedding_kernels {
+  ag_timestep_embedding_kernel *timestep_embedding;
+} ag_embedding_kernels;
+
+ag_timestep_embedding_kernel ag_cpu_timestep_embedding, ag_cuda_timestep_embedding,
+    ag_emu_timestep_embedding;
+extern const ag_embedding_kernels ag_cpu_embedding_kernels, ag_cuda_embedding_kernels,
+    ag_emu_embedding_kernels;

@@ -35,11 +35,26 @@ AG_HD float ag_matmul_act_grad(int epilogue, float z) {
   return 1.0f;
 }
 
-#define AG_KERNELS_MATMUL(P)                                                                      \
-  ag_status P##matmul(ag_kernel_ctx *ctx, ag_dtype dt, const ag_gemm *g, const void *a,          \
-                      const void *b, const void *bias, void *y, void *stream);                   \
-  ag_status P##matmul_act_backward(ag_dtype dt, int epilogue, const void *z, const void *g,      \
-                                   void *dz, int64_t n, void *stream);                           \
-  ag_status P##matmul_bias_backward(ag_dtype dt, const void *dz, void *dbias, int64_t rows,      \
-                                    int64_t n, void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_MATMUL)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_matmul_kernel(ag_kernel_ctx *ctx, ag_dtype dt, const ag_gemm *g, const void *a,
+                                   const void *b, const void *bias, void *y, void *stream);
+typedef ag_status ag_matmul_act_backward_kernel(ag_dtype dt, int epilogue, const void *z,
+                                                const void *g, void *dz, int64_t n, void *stream);
+typedef ag_status ag_matmul_bias_backward_kernel(ag_dtype dt, const void *dz, void *dbias,
+                                                 int64_t rows, int64_t n, void *stream);
+
+/* The matmul family's kernels on one backend (runtime/ops/bind_matmul.c calls
+ * through it). */
+typedef struct ag_matmul_kernels {
+  ag_matmul_kernel *matmul;
+  ag_matmul_act_backward_kernel *matmul_act_backward;
+  ag_matmul_bias_backward_kernel *matmul_bias_backward;
+} ag_matmul_kernels;
+
+ag_matmul_kernel ag_cpu_matmul, ag_cuda_matmul, ag_emu_matmul;
+ag_matmul_act_backward_kernel ag_cpu_matmul_act_backward, ag_cuda_matmul_act_backward,
+    ag_emu_matmul_act_backward;
+ag_matmul_bias_backward_kernel ag_cpu_matmul_bias_backward, ag_cuda_matmul_bias_backward,
+    ag_emu_matmul_bias_backward;
+extern const ag_matmul_kernels ag_cpu_matmul_kernels, ag_cuda_matmul_kernels, ag_emu_matmul_kernels;

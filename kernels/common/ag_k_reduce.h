@@ -18,10 +18,23 @@ AG_HD int ag_reduce_max_takes(float v, float m) { return v > m || (v != v && m =
 /* Whether x is the maximum y that the forward produced. */
 AG_HD int ag_reduce_is_max(float x, float y) { return x == y || (x != x && y != y); }
 
-#define AG_KERNELS_REDUCE(P)                                                                      \
-  ag_status P##reduce_axis(ag_dtype dt, ag_reduce_kind kind, const void *x, void *y,              \
-                           int64_t outer, int64_t n, int64_t inner, void *stream);                \
-  ag_status P##reduce_axis_backward(ag_dtype dt, ag_reduce_kind kind, const void *x,              \
-                                    const void *y, const void *g, void *gx, int64_t outer,        \
-                                    int64_t n, int64_t inner, void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_REDUCE)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_reduce_axis_kernel(ag_dtype dt, ag_reduce_kind kind, const void *x, void *y,
+                                        int64_t outer, int64_t n, int64_t inner, void *stream);
+typedef ag_status ag_reduce_axis_backward_kernel(ag_dtype dt, ag_reduce_kind kind, const void *x,
+                                                 const void *y, const void *g, void *gx,
+                                                 int64_t outer, int64_t n, int64_t inner,
+                                                 void *stream);
+
+/* The reduce family's kernels on one backend (runtime/ops/bind_reduce.c calls
+ * through it). */
+typedef struct ag_reduce_kernels {
+  ag_reduce_axis_kernel *reduce_axis;
+  ag_reduce_axis_backward_kernel *reduce_axis_backward;
+} ag_reduce_kernels;
+
+ag_reduce_axis_kernel ag_cpu_reduce_axis, ag_cuda_reduce_axis, ag_emu_reduce_axis;
+ag_reduce_axis_backward_kernel ag_cpu_reduce_axis_backward, ag_cuda_reduce_axis_backward,
+    ag_emu_reduce_axis_backward;
+extern const ag_reduce_kernels ag_cpu_reduce_kernels, ag_cuda_reduce_kernels, ag_emu_reduce_kernels;

@@ -12,28 +12,69 @@
  *   mse_loss / huber_loss: mean over n elements of (a-b)^2 / huber(a-b,
  *     delta) into f32 y[0]; backward writes da = g[0]/n * f'(a-b) and
  *     db = -da, either of them may be NULL. */
-#define AG_KERNELS_SOFTMAX(P)                                                                     \
-  ag_status P##softmax_rows(ag_dtype dt, const void *x, void *y, int64_t rows, int64_t cols,      \
-                            float scale, int64_t causal_t, void *stream);                         \
-  ag_status P##softmax_rows_backward(ag_dtype dt, const void *y, const void *dy, void *dx,        \
-                                     int64_t rows, int64_t cols, float scale, void *stream);      \
-  ag_status P##log_softmax_rows(ag_dtype dt, const void *x, void *y, int64_t rows, int64_t cols,  \
-                                void *stream);                                                    \
-  ag_status P##log_softmax_rows_backward(ag_dtype dt, const void *y, const void *dy, void *dx,    \
-                                         int64_t rows, int64_t cols, void *stream);               \
-  ag_status P##cross_entropy(ag_dtype dt, const void *logits, const int32_t *targets,             \
-                             float *losses, float *lse, int64_t rows, int64_t classes,            \
-                             int has_ignore, int64_t ignore_index, float smoothing, void *stream); \
-  ag_status P##cross_entropy_backward(                                                            \
-      ag_dtype dt, const void *logits, const int32_t *targets, const float *lse,                  \
-      const float *dloss, const float *dlse, void *dlogits, int64_t rows, int64_t classes,        \
-      int has_ignore, int64_t ignore_index, float smoothing, void *stream);                       \
-  ag_status P##mse_loss(ag_dtype dt, const void *a, const void *b, float *y, int64_t n,           \
-                        void *stream);                                                            \
-  ag_status P##mse_loss_backward(ag_dtype dt, const void *a, const void *b, const float *g,       \
-                                 void *da, void *db, int64_t n, void *stream);                    \
-  ag_status P##huber_loss(ag_dtype dt, const void *a, const void *b, float *y, int64_t n,         \
-                          float delta, void *stream);                                             \
-  ag_status P##huber_loss_backward(ag_dtype dt, const void *a, const void *b, const float *g,     \
-                                   void *da, void *db, int64_t n, float delta, void *stream);
-AG_DECLARE_KERNELS(AG_KERNELS_SOFTMAX)
+/* One signature per kernel, shared by the CPU kernels (ag_cpu_), the CUDA
+ * launchers (ag_cuda_) and their emulated build (ag_emu_). */
+typedef ag_status ag_softmax_rows_kernel(ag_dtype dt, const void *x, void *y, int64_t rows,
+                                         int64_t cols, float scale, int64_t causal_t, void *stream);
+typedef ag_status ag_softmax_rows_backward_kernel(ag_dtype dt, const void *y, const void *dy,
+                                                  void *dx, int64_t rows, int64_t cols, float scale,
+                                                  void *stream);
+typedef ag_status ag_log_softmax_rows_kernel(ag_dtype dt, const void *x, void *y, int64_t rows,
+                                             int64_t cols, void *stream);
+typedef ag_status ag_log_softmax_rows_backward_kernel(ag_dtype dt, const void *y, const void *dy,
+                                                      void *dx, int64_t rows, int64_t cols,
+                                                      void *stream);
+typedef ag_status ag_cross_entropy_kernel(ag_dtype dt, const void *logits, const int32_t *targets,
+                                          float *losses, float *lse, int64_t rows, int64_t classes,
+                                          int has_ignore, int64_t ignore_index, float smoothing,
+                                          void *stream);
+typedef ag_status ag_cross_entropy_backward_kernel(ag_dtype dt, const void *logits,
+                                                   const int32_t *targets, const float *lse,
+                                                   const float *dloss, const float *dlse,
+                                                   void *dlogits, int64_t rows, int64_t classes,
+                                                   int has_ignore, int64_t ignore_index,
+                                                   float smoothing, void *stream);
+typedef ag_status ag_mse_loss_kernel(ag_dtype dt, const void *a, const void *b, float *y, int64_t n,
+                                     void *stream);
+typedef ag_status ag_mse_loss_backward_kernel(ag_dtype dt, const void *a, const void *b,
+                                              const float *g, void *da, void *db, int64_t n,
+                                              void *stream);
+typedef ag_status ag_huber_loss_kernel(ag_dtype dt, const void *a, const void *b, float *y,
+                                       int64_t n, float delta, void *stream);
+typedef ag_status ag_huber_loss_backward_kernel(ag_dtype dt, const void *a, const void *b,
+                                                const float *g, void *da, void *db, int64_t n,
+                                                float delta, void *stream);
+
+/* The softmax family's kernels on one backend (runtime/ops/bind_softmax.c calls
+ * through it). */
+typedef struct ag_softmax_kernels {
+  ag_softmax_rows_kernel *softmax_rows;
+  ag_softmax_rows_backward_kernel *softmax_rows_backward;
+  ag_log_softmax_rows_kernel *log_softmax_rows;
+  ag_log_softmax_rows_backward_kernel *log_softmax_rows_backward;
+  ag_cross_entropy_kernel *cross_entropy;
+  ag_cross_entropy_backward_kernel *cross_entropy_backward;
+  ag_mse_loss_kernel *mse_loss;
+  ag_mse_loss_backward_kernel *mse_loss_backward;
+  ag_huber_loss_kernel *huber_loss;
+  ag_huber_loss_backward_kernel *huber_loss_backward;
+} ag_softmax_kernels;
+
+ag_softmax_rows_kernel ag_cpu_softmax_rows, ag_cuda_softmax_rows, ag_emu_softmax_rows;
+ag_softmax_rows_backward_kernel ag_cpu_softmax_rows_backward, ag_cuda_softmax_rows_backward,
+    ag_emu_softmax_rows_backward;
+ag_log_softmax_rows_kernel ag_cpu_log_softmax_rows, ag_cuda_log_softmax_rows,
+    ag_emu_log_softmax_rows;
+ag_log_softmax_rows_backward_kernel ag_cpu_log_softmax_rows_backward,
+    ag_cuda_log_softmax_rows_backward, ag_emu_log_softmax_rows_backward;
+ag_cross_entropy_kernel ag_cpu_cross_entropy, ag_cuda_cross_entropy, ag_emu_cross_entropy;
+ag_cross_entropy_backward_kernel ag_cpu_cross_entropy_backward, ag_cuda_cross_entropy_backward,
+    ag_emu_cross_entropy_backward;
+ag_mse_loss_kernel ag_cpu_mse_loss, ag_cuda_mse_loss, ag_emu_mse_loss;
+ag_mse_loss_backward_kernel ag_cpu_mse_loss_backward, ag_cuda_mse_loss_backward,
+    ag_emu_mse_loss_backward;
+ag_huber_loss_kernel ag_cpu_huber_loss, ag_cuda_huber_loss, ag_emu_huber_loss;
+ag_huber_loss_backward_kernel ag_cpu_huber_loss_backward, ag_cuda_huber_loss_backward,
+    ag_emu_huber_loss_backward;
+extern const ag_softmax_kernels ag_cpu_softmax_kernels, ag_cuda_softmax_kernels,
+    ag_emu_softmax_kernels;

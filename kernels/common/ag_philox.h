@@ -50,8 +50,8 @@
 
 #include <math.h>
 #include <stdint.h>
-#include <string.h>
 
+#include "ag_bits.h"
 #include "ag_hd.h"
 
 /* Correctly rounded binary32 operations, never fused or reassociated. */
@@ -126,23 +126,11 @@ AG_HD int64_t ag_philox_groups(int64_t n, uint64_t offset) {
 /* ---------------------------------------------------------------------------
  * Bit helpers. */
 
-AG_HD float ag_philox_from_bits(uint32_t u) {
-  float f;
-  memcpy(&f, &u, sizeof f);
-  return f;
-}
-
-AG_HD uint32_t ag_philox_to_bits(float f) {
-  uint32_t u;
-  memcpy(&u, &f, sizeof u);
-  return u;
-}
-
 /* The largest float strictly below finite `x`. */
 AG_HD float ag_philox_float_below(float x) {
-  uint32_t u = ag_philox_to_bits(x);
-  if ((u & 0x7fffffffu) == 0) return ag_philox_from_bits(0x80000001u); /* -denorm_min */
-  return ag_philox_from_bits((u & 0x80000000u) ? u + 1u : u - 1u);
+  uint32_t u = ag_f32_to_bits(x);
+  if ((u & 0x7fffffffu) == 0) return ag_bits_to_f32(0x80000001u); /* -denorm_min */
+  return ag_bits_to_f32((u & 0x80000000u) ? u + 1u : u - 1u);
 }
 
 /* 2^-24: word >> 8 has 24 bits, so (float)(w >> 8) * 2^-24 is exact. */
@@ -166,9 +154,9 @@ AG_HD float ag_philox_u01_open0(uint32_t w) {
  * into hi + lo so e * ln 2 adds no rounding of its own beyond the last fma. */
 AG_HD float ag_philox_log(float x) {
   const uint32_t sqrt_half_bits = 0x3f3504f3u; /* ~0.70710677f */
-  uint32_t ix = ag_philox_to_bits(x) - sqrt_half_bits;
+  uint32_t ix = ag_f32_to_bits(x) - sqrt_half_bits;
   int32_t e = (int32_t)(ix >> 23) - (int32_t)((ix & 0x80000000u) ? 512 : 0);
-  float m = ag_philox_from_bits((ix & 0x007fffffu) + sqrt_half_bits);
+  float m = ag_bits_to_f32((ix & 0x007fffffu) + sqrt_half_bits);
   float f = AG_PX_SUB(m, 1.0f);
   float s = AG_PX_DIV(f, AG_PX_ADD(2.0f, f));
   float z = AG_PX_MUL(s, s);

@@ -339,3 +339,8 @@ ag_status ag_cpu_attention_backward(ag_dtype dt, ag_attn_dims d, const void *q, 
   if (failed) return ag_set_error(AG_ERR_OOM, "cpu kernel attention_backward: out of memory");
   return AG_OK;
 }
+
+const ag_attention_kernels ag_cpu_attention_kernels = {
+    .attention_forward = ag_cpu_attention_forward,
+    .attention_backward = ag_cpu_attention_backward,
+};

@@ -231,3 +231,14 @@ ag_status ag_cpu_conv2d_backward_bias(ag_kernel_ctx *ctx, ag_dtype dt, ag_conv2d
   }
   return AG_OK;
 }
+
+const ag_conv_kernels ag_cpu_conv_kernels = {
+    .conv2d_forward = ag_cpu_conv2d_forward,
+    .conv2d_backward_data = ag_cpu_conv2d_backward_data,
+    .conv2d_backward_filter = ag_cpu_conv2d_backward_filter,
+    .conv2d_backward_bias = ag_cpu_conv2d_backward_bias,
+    .upsample_nearest2x = ag_cpu_upsample_nearest2x,
+    .upsample_nearest2x_backward = ag_cpu_upsample_nearest2x_backward,
+    .avgpool2d = ag_cpu_avgpool2d,
+    .avgpool2d_backward = ag_cpu_avgpool2d_backward,
+};

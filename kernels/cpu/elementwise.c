@@ -102,3 +102,13 @@ ag_status ag_cpu_arange(ag_dtype dt, float start, float step, void *y, int64_t n
   }
   return AG_OK;
 }
+
+const ag_elementwise_kernels ag_cpu_elementwise_kernels = {
+    .unary = ag_cpu_unary,
+    .unary_backward = ag_cpu_unary_backward,
+    .binary = ag_cpu_binary,
+    .binary_backward = ag_cpu_binary_backward,
+    .cast = ag_cpu_cast,
+    .fill = ag_cpu_fill,
+    .arange = ag_cpu_arange,
+};

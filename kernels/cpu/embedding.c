@@ -16,3 +16,7 @@ ag_status ag_cpu_timestep_embedding(ag_dtype dt, const void *t, void *y, int64_t
   }
   return AG_OK;
 }
+
+const ag_embedding_kernels ag_cpu_embedding_kernels = {
+    .timestep_embedding = ag_cpu_timestep_embedding,
+};

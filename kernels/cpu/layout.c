@@ -83,3 +83,10 @@ ag_status ag_cpu_gather_axis_backward(ag_dtype dt, const void *g, const int32_t 
   }
   return AG_OK;
 }
+
+const ag_layout_kernels ag_cpu_layout_kernels = {
+    .copy_strided = ag_cpu_copy_strided,
+    .copy_axis = ag_cpu_copy_axis,
+    .gather_axis = ag_cpu_gather_axis,
+    .gather_axis_backward = ag_cpu_gather_axis_backward,
+};

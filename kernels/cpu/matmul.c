@@ -109,3 +109,9 @@ ag_status ag_cpu_matmul_bias_backward(ag_dtype dt, const void *dz, void *dbias, 
   }
   return AG_OK;
 }
+
+const ag_matmul_kernels ag_cpu_matmul_kernels = {
+    .matmul = ag_cpu_matmul,
+    .matmul_act_backward = ag_cpu_matmul_act_backward,
+    .matmul_bias_backward = ag_cpu_matmul_bias_backward,
+};

@@ -173,3 +173,11 @@ ag_status ag_cpu_batchnorm_backward(ag_dtype dt, const void *x, const void *w, c
   }
   return AG_OK;
 }
+
+const ag_norm_kernels ag_cpu_norm_kernels = {
+    .norm_rows = ag_cpu_norm_rows,
+    .norm_rows_backward = ag_cpu_norm_rows_backward,
+    .norm_affine_backward = ag_cpu_norm_affine_backward,
+    .batchnorm = ag_cpu_batchnorm,
+    .batchnorm_backward = ag_cpu_batchnorm_backward,
+};

@@ -73,3 +73,11 @@ ag_status ag_cpu_clip_scale(ag_dtype dt, const void *g, const float *sq_total, f
   for (int64_t i = 0; i < n; i++) ag_cpu_store(dt, gx, i, coef * ag_cpu_load(dt, g, i));
   return AG_OK;
 }
+
+const ag_optim_kernels ag_cpu_optim_kernels = {
+    .adamw = ag_cpu_adamw,
+    .adamw_master = ag_cpu_adamw_master,
+    .sgd = ag_cpu_sgd,
+    .sq_norm = ag_cpu_sq_norm,
+    .clip_scale = ag_cpu_clip_scale,
+};

@@ -75,3 +75,8 @@ ag_status ag_cpu_reduce_axis_backward(ag_dtype dt, ag_reduce_kind kind, const vo
   }
   return AG_OK;
 }
+
+const ag_reduce_kernels ag_cpu_reduce_kernels = {
+    .reduce_axis = ag_cpu_reduce_axis,
+    .reduce_axis_backward = ag_cpu_reduce_axis_backward,
+};

@@ -88,3 +88,8 @@ ag_status ag_cpu_fill_normal(ag_dtype dt, void *y, int64_t n, uint64_t seed, uin
   (void)stream;
   return ag_rng_fill("fill_normal", AG_RNG_NORMAL, dt, y, n, seed, offset, mean, std);
 }
+
+const ag_random_kernels ag_cpu_random_kernels = {
+    .fill_uniform = ag_cpu_fill_uniform,
+    .fill_normal = ag_cpu_fill_normal,
+};

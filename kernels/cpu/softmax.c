@@ -130,3 +130,16 @@ ag_status ag_cpu_cross_entropy_backward(ag_dtype dt, const void *logits, const i
   }
   return AG_OK;
 }
+
+const ag_softmax_kernels ag_cpu_softmax_kernels = {
+    .softmax_rows = ag_cpu_softmax_rows,
+    .softmax_rows_backward = ag_cpu_softmax_rows_backward,
+    .log_softmax_rows = ag_cpu_log_softmax_rows,
+    .log_softmax_rows_backward = ag_cpu_log_softmax_rows_backward,
+    .cross_entropy = ag_cpu_cross_entropy,
+    .cross_entropy_backward = ag_cpu_cross_entropy_backward,
+    .mse_loss = ag_cpu_mse_loss,
+    .mse_loss_backward = ag_cpu_mse_loss_backward,
+    .huber_loss = ag_cpu_huber_loss,
+    .huber_loss_backward = ag_cpu_huber_loss_backward,
+};

@@ -560,3 +560,8 @@ extern "C" ag_status AG_CUDA_SYM(attention_backward)(ag_dtype dt, ag_attn_dims d
     dispatch_dim(d.dim, [&](auto dim) { launch_bwd<T, decltype(dim)::value>(d, a, stream); });
   });
 }
+
+extern "C" const ag_attention_kernels AG_CUDA_SYM(attention_kernels) = {
+    .attention_forward = AG_CUDA_SYM(attention_forward),
+    .attention_backward = AG_CUDA_SYM(attention_backward),
+};

@@ -250,3 +250,14 @@ extern "C" ag_status AG_CUDA_SYM(conv2d_backward_bias)(ag_kernel_ctx *ctx, ag_dt
               (const T *)gy, (T *)gb, g.n, g.cout, g.oh * g.ow);
   });
 }
+
+extern "C" const ag_conv_kernels AG_CUDA_SYM(conv_kernels) = {
+    .conv2d_forward = AG_CUDA_SYM(conv2d_forward),
+    .conv2d_backward_data = AG_CUDA_SYM(conv2d_backward_data),
+    .conv2d_backward_filter = AG_CUDA_SYM(conv2d_backward_filter),
+    .conv2d_backward_bias = AG_CUDA_SYM(conv2d_backward_bias),
+    .upsample_nearest2x = AG_CUDA_SYM(upsample_nearest2x),
+    .upsample_nearest2x_backward = AG_CUDA_SYM(upsample_nearest2x_backward),
+    .avgpool2d = AG_CUDA_SYM(avgpool2d),
+    .avgpool2d_backward = AG_CUDA_SYM(avgpool2d_backward),
+};

@@ -5,38 +5,12 @@
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
 #include "ag_cuda_reduce.h"
+#include "ag_cuda_vec.h"
 #include "kernels/common/ag_kernels.h"
 
 template <int FN> struct ag_binary_op {
   __device__ float operator()(float a, float b) const { return ag_binary_eval(FN, a, b); }
 };
-
-/* 16 bytes of T: one vector load or store. */
-template <typename T> struct alignas(16) ag_ew_vec {
-  T v[16 / sizeof(T)];
-};
-
-template <typename T> static bool ag_ew_vec_aligned(const void *p) {
-  return ((uintptr_t)p % sizeof(ag_ew_vec<T>)) == 0;
-}
-
-/* Equal shapes: the first nv * V elements as 16-byte vectors (nv = 0 when a
- * pointer is unaligned), the tail element by element. */
-template <typename T, typename Op>
-static __global__ void binary_flat_kernel(Op op, const T *__restrict__ a, const T *__restrict__ b,
-                                          T *__restrict__ y, int64_t n, int64_t nv) {
-  constexpr int V = 16 / sizeof(T);
-  const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
-  for (int64_t i = start; i < nv; i += stride) {
-    ag_ew_vec<T> pa = ((const ag_ew_vec<T> *)a)[i], pb = ((const ag_ew_vec<T> *)b)[i];
-    for (int k = 0; k < V; k++)
-      pa.v[k] = ag_from_f32<T>(op(ag_to_f32(pa.v[k]), ag_to_f32(pb.v[k])));
-    ((ag_ew_vec<T> *)y)[i] = pa;
-  }
-  for (int64_t i = nv * V + start; i < n; i += stride)
-    y[i] = ag_from_f32<T>(op(ag_to_f32(a[i]), ag_to_f32(b[i])));
-}
 
 /* Broadcast: one thread per output element; the offsets into a and b come
  * from the element's coordinates. I is the index type: 32-bit division is
@@ -61,11 +35,7 @@ static void launch_binary_t(Op op, const T *a, const T *b, T *y, const ag_bcast4
                             void *stream) {
   const int64_t n = ag_bcast_count(&bc, (1u << bc.ndim) - 1);
   if (bc.ndim == 1 && bc.sa[0] == 1 && bc.sb[0] == 1) {
-    const int64_t V = 16 / sizeof(T);
-    const bool vec = ag_ew_vec_aligned<T>(a) && ag_ew_vec_aligned<T>(b) && ag_ew_vec_aligned<T>(y);
-    const int64_t nv = vec ? n / V : 0;
-    AG_LAUNCH(binary_flat_kernel<T>, ag_ew_blocks(nv + (n - nv * V)), AG_EW_THREADS, 0, stream,
-              op, a, b, y, n, nv);
+    ag_vec_map2(op, a, b, y, n, stream);
   } else if (n <= (int64_t)UINT32_MAX / 2) {
     AG_LAUNCH((binary_bcast_kernel<T, Op, uint32_t>), ag_ew_blocks(n), AG_EW_THREADS, 0, stream,
               op, a, b, y, bc, (uint32_t)n);
@@ -258,3 +228,13 @@ extern "C" ag_status AG_CUDA_SYM(arange)(ag_dtype dt, float start, float step, v
                         ag_dtype_name(dt));
   return AG_LAUNCH_STATUS("arange");
 }
+
+extern "C" const ag_elementwise_kernels AG_CUDA_SYM(elementwise_kernels) = {
+    .unary = AG_CUDA_SYM(unary),
+    .unary_backward = AG_CUDA_SYM(unary_backward),
+    .binary = AG_CUDA_SYM(binary),
+    .binary_backward = AG_CUDA_SYM(binary_backward),
+    .cast = AG_CUDA_SYM(cast),
+    .fill = AG_CUDA_SYM(fill),
+    .arange = AG_CUDA_SYM(arange),
+};

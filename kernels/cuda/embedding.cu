@@ -26,3 +26,7 @@ extern "C" ag_status AG_CUDA_SYM(timestep_embedding)(ag_dtype dt, const void *t,
               (const T *)t, (T *)y, n, dim, flip, max_period, shift);
   });
 }
+
+extern "C" const ag_embedding_kernels AG_CUDA_SYM(embedding_kernels) = {
+    .timestep_embedding = AG_CUDA_SYM(timestep_embedding),
+};

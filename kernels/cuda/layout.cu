@@ -126,3 +126,10 @@ extern "C" ag_status AG_CUDA_SYM(gather_axis_backward)(ag_dtype dt, const void *
                 idx, (T *)gx, outer, n_x, n_idx, inner);
   });
 }
+
+extern "C" const ag_layout_kernels AG_CUDA_SYM(layout_kernels) = {
+    .copy_strided = AG_CUDA_SYM(copy_strided),
+    .copy_axis = AG_CUDA_SYM(copy_axis),
+    .gather_axis = AG_CUDA_SYM(gather_axis),
+    .gather_axis_backward = AG_CUDA_SYM(gather_axis_backward),
+};

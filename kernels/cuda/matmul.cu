@@ -239,3 +239,9 @@ extern "C" ag_status AG_CUDA_SYM(matmul_bias_backward)(ag_dtype dt, const void *
               dim3(AG_BIAS_COLS, AG_BIAS_WARPS), 0, stream, (const T *)dz, (T *)dbias, rows, n);
   });
 }
+
+extern "C" const ag_matmul_kernels AG_CUDA_SYM(matmul_kernels) = {
+    .matmul = AG_CUDA_SYM(matmul),
+    .matmul_act_backward = AG_CUDA_SYM(matmul_act_backward),
+    .matmul_bias_backward = AG_CUDA_SYM(matmul_bias_backward),
+};

@@ -353,3 +353,11 @@ extern "C" ag_status AG_CUDA_SYM(batchnorm_backward)(ag_dtype dt, const void *x,
               (T *)dw, (T *)db, n, channels, spatial, training);
   });
 }
+
+extern "C" const ag_norm_kernels AG_CUDA_SYM(norm_kernels) = {
+    .norm_rows = AG_CUDA_SYM(norm_rows),
+    .norm_rows_backward = AG_CUDA_SYM(norm_rows_backward),
+    .norm_affine_backward = AG_CUDA_SYM(norm_affine_backward),
+    .batchnorm = AG_CUDA_SYM(batchnorm),
+    .batchnorm_backward = AG_CUDA_SYM(batchnorm_backward),
+};

@@ -10,6 +10,7 @@
 
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
+#include "ag_cuda_vec.h"
 #include "kernels/common/ag_optim.h"
 #include "kernels/common/ag_kernels.h"
 #include "ag_cuda_reduce.h"
@@ -20,11 +21,10 @@
  * enough that the one atomic add per block costs nothing. */
 #define AG_SQ_NORM_MAX_BLOCKS 1024
 
-/* Four consecutive elements, aligned so that one load or store moves them all
- * (16 bytes of f32, 8 of f16/bf16). */
-template <typename T> struct alignas(AG_OPTIM_VEC * sizeof(T)) ag_pack4 {
-  T v[AG_OPTIM_VEC];
-};
+/* Four consecutive elements: a count rather than 16 bytes, so that f32 master
+ * weights and their f16/bf16 gradients step through the same indices (one
+ * access moves 16 bytes of f32, 8 of f16/bf16). */
+template <typename T> using ag_pack4 = ag_vec<T, AG_OPTIM_VEC>;
 
 template <typename T> __device__ __forceinline__ void load4(const T *p, int64_t i, float r[4]) {
   ag_pack4<T> q = *reinterpret_cast<const ag_pack4<T> *>(p + i);
@@ -208,3 +208,11 @@ extern "C" ag_status AG_CUDA_SYM(clip_scale)(ag_dtype dt, const void *g, const f
               sq_total, max_norm, (T *)gx, n, n_vec);
   });
 }
+
+extern "C" const ag_optim_kernels AG_CUDA_SYM(optim_kernels) = {
+    .adamw = AG_CUDA_SYM(adamw),
+    .adamw_master = AG_CUDA_SYM(adamw_master),
+    .sgd = AG_CUDA_SYM(sgd),
+    .sq_norm = AG_CUDA_SYM(sq_norm),
+    .clip_scale = AG_CUDA_SYM(clip_scale),
+};

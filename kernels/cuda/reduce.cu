@@ -212,3 +212,8 @@ extern "C" ag_status AG_CUDA_SYM(reduce_axis_backward)(ag_dtype dt, ag_reduce_ki
                 stream, (const T *)x, (const T *)y, (const T *)g, (T *)gx, outer, n, inner);
   });
 }
+
+extern "C" const ag_reduce_kernels AG_CUDA_SYM(reduce_kernels) = {
+    .reduce_axis = AG_CUDA_SYM(reduce_axis),
+    .reduce_axis_backward = AG_CUDA_SYM(reduce_axis_backward),
+};

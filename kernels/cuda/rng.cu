@@ -73,3 +73,8 @@ extern "C" ag_status AG_CUDA_SYM(fill_normal)(ag_dtype dt, void *y, int64_t n, u
                                               void *stream) {
   return ag_rng_launch("fill_normal", AG_RNG_NORMAL, dt, y, n, seed, offset, mean, std, stream);
 }
+
+extern "C" const ag_random_kernels AG_CUDA_SYM(random_kernels) = {
+    .fill_uniform = AG_CUDA_SYM(fill_uniform),
+    .fill_normal = AG_CUDA_SYM(fill_normal),
+};

@@ -11,6 +11,7 @@
 #include "kernels/common/ag_kernels.h"
 #include "kernels/common/ag_softmax.h"
 #include "ag_cuda_reduce.h"
+#include "ag_cuda_vec.h"
 
 /* Rows up to this many columns go one per warp. */
 #define AG_SM_WARP_COLS 1024
@@ -75,23 +76,18 @@ __device__ __forceinline__ float ag_group_sum(const ag_row_group &g, float v) {
   return g.per_warp ? ag_warp_sum(v) : ag_block_sum(v);
 }
 
-/* Sixteen bytes of a row: 4 f32 or 8 bf16/f16, moved with one load or
- * store per thread when the launcher found the rows 16-byte aligned. */
-template <typename T> struct alignas(16) ag_pack16 {
-  T v[16 / sizeof(T)];
-};
-
-/* Calls f(c, x[c]) for the group's share of x[0 .. n): whole packs first
- * when `vec`, then the scalar tail. */
+/* Calls f(c, x[c]) for the group's share of x[0 .. n): whole 16-byte packs
+ * (ag_vec: 4 f32 or 8 bf16/f16, one load per thread) first when `vec`, i.e.
+ * when the launcher found the rows 16-byte aligned, then the scalar tail. */
 template <typename T, typename F>
 __device__ __forceinline__ void ag_row_read(const ag_row_group &g, const T *x, int64_t n, bool vec,
                                             F f) {
   constexpr int V = 16 / sizeof(T);
   int64_t done = 0;
   if (vec) {
-    const ag_pack16<T> *xp = reinterpret_cast<const ag_pack16<T> *>(x);
+    const ag_vec<T> *xp = reinterpret_cast<const ag_vec<T> *>(x);
     for (int64_t i = g.lane; i < n / V; i += g.size) {
-      ag_pack16<T> p = xp[i];
+      ag_vec<T> p = xp[i];
       for (int k = 0; k < V; k++) f(i * V + k, ag_to_f32(p.v[k]));
     }
     done = n / V * V;
@@ -106,10 +102,10 @@ __device__ __forceinline__ void ag_row_map(const ag_row_group &g, const T *x, T 
   constexpr int V = 16 / sizeof(T);
   int64_t done = 0;
   if (vec) {
-    const ag_pack16<T> *xp = reinterpret_cast<const ag_pack16<T> *>(x);
-    ag_pack16<T> *yp = reinterpret_cast<ag_pack16<T> *>(y);
+    const ag_vec<T> *xp = reinterpret_cast<const ag_vec<T> *>(x);
+    ag_vec<T> *yp = reinterpret_cast<ag_vec<T> *>(y);
     for (int64_t i = g.lane; i < n / V; i += g.size) {
-      ag_pack16<T> p = xp[i], o;
+      ag_vec<T> p = xp[i], o;
       for (int k = 0; k < V; k++) o.v[k] = ag_from_f32<T>(f(i * V + k, ag_to_f32(p.v[k])));
       yp[i] = o;
     }
@@ -347,3 +343,16 @@ extern "C" ag_status AG_CUDA_SYM(cross_entropy_backward)(
               targets, lse, dloss, dlse, (T *)dlogits, rows, p, l);
   });
 }
+
+extern "C" const ag_softmax_kernels AG_CUDA_SYM(softmax_kernels) = {
+    .softmax_rows = AG_CUDA_SYM(softmax_rows),
+    .softmax_rows_backward = AG_CUDA_SYM(softmax_rows_backward),
+    .log_softmax_rows = AG_CUDA_SYM(log_softmax_rows),
+    .log_softmax_rows_backward = AG_CUDA_SYM(log_softmax_rows_backward),
+    .cross_entropy = AG_CUDA_SYM(cross_entropy),
+    .cross_entropy_backward = AG_CUDA_SYM(cross_entropy_backward),
+    .mse_loss = AG_CUDA_SYM(mse_loss),
+    .mse_loss_backward = AG_CUDA_SYM(mse_loss_backward),
+    .huber_loss = AG_CUDA_SYM(huber_loss),
+    .huber_loss_backward = AG_CUDA_SYM(huber_loss_backward),
+};

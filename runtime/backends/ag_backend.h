@@ -18,11 +18,7 @@ typedef enum ag_device_kind { AG_DEVICE_CPU, AG_DEVICE_CUDA, AG_DEVICE_EMU } ag_
 typedef enum ag_copy_kind { AG_COPY_H2D, AG_COPY_D2H, AG_COPY_D2D } ag_copy_kind;
 
 struct ag_op_call;
-typedef ag_status (*ag_op_fn)(const struct ag_op_call *call);
-typedef struct ag_op_entry {
-  ag_op_fn forward;
-  ag_op_fn backward; /* NULL for ops without a gradient */
-} ag_op_entry;
+struct ag_kernel_table;
 
 typedef struct ag_backend ag_backend;
 struct ag_backend {
@@ -31,9 +27,18 @@ struct ag_backend {
   int device;           /* device ordinal for cuda, else 0 */
   int host_visible;     /* memory is plain host memory (cpu, emu) */
   ag_allocator *alloc;
-  const ag_op_entry *ops; /* AG_OP_COUNT entries */
-  void *ctx;              /* the backend's own state */
-  ag_kernel_ctx kernels;  /* library handles for kernels (see ag_base.h) */
+  /* Every op family's kernels (kernels/common/ag_kernels.h); a NULL family
+   * means the backend has none of its kernels. */
+  const struct ag_kernel_table *kernels;
+  void *ctx;          /* the backend's own state */
+  ag_kernel_ctx libs; /* library handles for kernels (kernels/common/ag_kernel_ctx.h) */
+
+  /* Optional interposer on op launches: runs `fn` (an op's binding) on
+   * `call`, or records it; NULL calls fn directly. Tracing and the
+   * capture-emulating test backend use it. */
+  ag_status (*launch_op)(ag_backend *be, int op, int backward,
+                         ag_status (*fn)(const struct ag_op_call *call),
+                         const struct ag_op_call *call);
 
   /* A NULL stream means the default stream; copies on it are synchronous. */
   ag_status (*copy)(ag_backend *be, void *dst, const void *src, size_t bytes, ag_copy_kind kind,
@@ -75,9 +80,9 @@ ag_backend *ag_backend_at(int i);
  * Asking for cuda where there is none is an error naming the cause. */
 ag_status ag_backend_select(const char *spec, ag_backend **out, char *note, size_t note_len);
 
-/* Fills a host-memory backend (cpu, emu) with the given name and op table. */
+/* Fills a host-memory backend (cpu, emu) with the given name and kernels. */
 ag_status ag_backend_init_host(ag_backend *be, const char *name, ag_device_kind kind,
-                               const ag_op_entry *ops);
+                               const struct ag_kernel_table *kernels);
 
 /* CUDA availability, answered without creating a backend: returns AG_OK and
  * the device count, or an error whose message says why there is none (no
@@ -86,10 +91,6 @@ ag_status ag_cuda_probe(int *count);
 /* Creates the backend for device `ordinal` (used by ag_backend_select). */
 ag_status ag_cuda_backend_open(int ordinal, ag_backend **out);
 
-/* Per-op tables, defined by runtime/ops_*.c and tests/cuda_emu/ops_emu.c. */
-extern const ag_op_entry ag_cpu_op_table[];
-extern const ag_op_entry ag_cuda_op_table[];
-extern const ag_op_entry ag_emu_op_table[];
 
 #ifdef __cplusplus
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "ag_backend.h"
+#include "kernels/common/ag_kernels.h"
 #include "runtime/core/ag_info.h"
 
 /* Any non-NULL value works as a stream handle; nothing is ever waited on. */
@@ -83,26 +84,31 @@ static ag_status host_synchronize(ag_backend *be, void *stream) {
   return AG_OK;
 }
 
+/* What every host-memory backend shares; ag_backend_init_host copies it and
+ * adds the identity, the kernel table and an allocator of its own. */
+static const ag_backend ag_host_backend_template = {
+    .host_visible = 1,
+    .copy = host_copy,
+    .memset = host_memset,
+    .stream_create = host_stream_create,
+    .stream_destroy = host_stream_destroy,
+    .event_create = host_event_create,
+    .event_destroy = host_event_destroy,
+    .event_record = host_event_record,
+    .event_elapsed_ms = host_event_elapsed,
+    .stream_wait_event = host_stream_wait,
+    .synchronize = host_synchronize,
+};
+
 ag_status ag_backend_init_host(ag_backend *be, const char *name, ag_device_kind kind,
-                               const ag_op_entry *ops) {
-  memset(be, 0, sizeof *be);
+                               const ag_kernel_table *kernels) {
+  *be = ag_host_backend_template;
   strncpy(be->name, name, sizeof be->name - 1);
   be->kind = kind;
-  be->host_visible = 1;
-  be->ops = ops;
+  be->kernels = kernels;
   be->alloc = ag_allocator_create(name, (ag_raw_allocator){NULL, host_raw_alloc, host_raw_free,
                                                            NULL}, 0);
   if (!be->alloc) return ag_set_error(AG_ERR_OOM, "backend %s: no memory for allocator", name);
-  be->copy = host_copy;
-  be->memset = host_memset;
-  be->stream_create = host_stream_create;
-  be->stream_destroy = host_stream_destroy;
-  be->event_create = host_event_create;
-  be->event_destroy = host_event_destroy;
-  be->event_record = host_event_record;
-  be->event_elapsed_ms = host_event_elapsed;
-  be->stream_wait_event = host_stream_wait;
-  be->synchronize = host_synchronize;
   return AG_OK;
 }
 
@@ -110,7 +116,7 @@ static pthread_once_t ag_cpu_once = PTHREAD_ONCE_INIT;
 static ag_backend ag_cpu_backend;
 
 static void cpu_backend_create(void) {
-  if (ag_backend_init_host(&ag_cpu_backend, "cpu", AG_DEVICE_CPU, ag_cpu_op_table) == AG_OK)
+  if (ag_backend_init_host(&ag_cpu_backend, "cpu", AG_DEVICE_CPU, &ag_cpu_kernel_table) == AG_OK)
     ag_backend_register(&ag_cpu_backend);
 }
 

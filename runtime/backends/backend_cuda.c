@@ -7,6 +7,7 @@
 
 #include "ag_backend.h"
 #include "ag_cuda_check.h"
+#include "kernels/common/ag_kernels.h"
 
 typedef struct ag_cuda_ctx {
   int ordinal;
@@ -150,44 +151,48 @@ static void cuda_graph_destroy(ag_backend *be, void *graph) {
   cudaGraphExecDestroy((cudaGraphExec_t)graph);
 }
 
+/* What every device's backend shares; ag_cuda_backend_open copies it and
+ * adds the ordinal, the kernel table and an allocator of its own. */
+static const ag_backend ag_cuda_backend_template = {
+    .kind = AG_DEVICE_CUDA,
+    .copy = cuda_copy,
+    .memset = cuda_memset,
+    .stream_create = cuda_stream_create,
+    .stream_destroy = cuda_stream_destroy,
+    .event_create = cuda_event_create,
+    .event_destroy = cuda_event_destroy,
+    .event_record = cuda_event_record,
+    .event_elapsed_ms = cuda_event_elapsed,
+    .stream_wait_event = cuda_stream_wait,
+    .synchronize = cuda_synchronize,
+    .capture_begin = cuda_capture_begin,
+    .capture_end = cuda_capture_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_destroy = cuda_graph_destroy,
+};
+
 ag_status ag_cuda_backend_open(int ordinal, ag_backend **out) {
   *out = NULL;
   AG_CUDA_CHECK(cudaSetDevice(ordinal));
   ag_backend *be = calloc(1, sizeof *be);
   ag_cuda_ctx *ctx = calloc(1, sizeof *ctx);
-  if (!be || !ctx) {
+  if (be && ctx) {
+    *be = ag_cuda_backend_template;
+    ctx->ordinal = ordinal;
+    snprintf(be->name, sizeof be->name, "cuda:%d", ordinal);
+    be->device = ordinal;
+    be->libs.device = ordinal;
+    be->ctx = ctx;
+    be->kernels = &ag_cuda_kernel_table;
+    be->alloc = ag_allocator_create(be->name, (ag_raw_allocator){ctx, raw_alloc, raw_free,
+                                                                 raw_free_bytes}, 0);
+  }
+  /* be->alloc is still NULL (calloc) unless every allocation succeeded. */
+  if (!be || !be->alloc) {
     free(be);
     free(ctx);
     return ag_set_error(AG_ERR_OOM, "cuda backend: out of host memory");
   }
-  ctx->ordinal = ordinal;
-  snprintf(be->name, sizeof be->name, "cuda:%d", ordinal);
-  be->kind = AG_DEVICE_CUDA;
-  be->device = ordinal;
-  be->kernels.device = ordinal;
-  be->ctx = ctx;
-  be->ops = ag_cuda_op_table;
-  be->alloc = ag_allocator_create(be->name, (ag_raw_allocator){ctx, raw_alloc, raw_free,
-                                                               raw_free_bytes}, 0);
-  if (!be->alloc) {
-    free(be);
-    free(ctx);
-    return ag_set_error(AG_ERR_OOM, "cuda backend: out of host memory");
-  }
-  be->copy = cuda_copy;
-  be->memset = cuda_memset;
-  be->stream_create = cuda_stream_create;
-  be->stream_destroy = cuda_stream_destroy;
-  be->event_create = cuda_event_create;
-  be->event_destroy = cuda_event_destroy;
-  be->event_record = cuda_event_record;
-  be->event_elapsed_ms = cuda_event_elapsed;
-  be->stream_wait_event = cuda_stream_wait;
-  be->synchronize = cuda_synchronize;
-  be->capture_begin = cuda_capture_begin;
-  be->capture_end = cuda_capture_end;
-  be->graph_launch = cuda_graph_launch;
-  be->graph_destroy = cuda_graph_destroy;
   *out = be;
   return AG_OK;
 }

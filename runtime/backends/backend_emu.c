@@ -5,12 +5,14 @@
 
 #include <pthread.h>
 
+#include "kernels/common/ag_kernels.h"
+
 static pthread_once_t ag_emu_once = PTHREAD_ONCE_INIT;
 static ag_backend ag_emu_be;
 static ag_status ag_emu_init_status = AG_ERR_INVALID;
 
 static void emu_backend_create(void) {
-  ag_emu_init_status = ag_backend_init_host(&ag_emu_be, "emu", AG_DEVICE_EMU, ag_emu_op_table);
+  ag_emu_init_status = ag_backend_init_host(&ag_emu_be, "emu", AG_DEVICE_EMU, &ag_emu_kernel_table);
   if (ag_emu_init_status == AG_OK) ag_emu_init_status = ag_backend_register(&ag_emu_be);
 }
 

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runtime/data/ag_loader.h"
+#include "runtime/data/ag_pixels.h"
 #include "runtime/ops/layout.h"
 
 /* stb is third-party code: its warnings are not ours to fix. */

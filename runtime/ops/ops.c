@@ -4,21 +4,33 @@
  * all of them are contiguous except the inputs an op declares strided. */
 #include "ag_ops.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "ops_internal.h"
+#include "bind.h"
 
 typedef ag_status (*ag_infer_fn)(const ag_op_call *c, ag_shape *out);
 
+/* Each op's description, inference and binding; `family` is where its
+ * family's kernels sit in a backend's ag_kernel_table (NULL there: the
+ * backend has none of them). */
 static const struct {
   ag_op_info info;
   ag_infer_fn infer;
+  const ag_op_binding *bind;
+  const char *family;
+  size_t family_offset;
 } ag_op_descs[AG_OP_COUNT] = {
-#define AG_OP(ID, name, n_in, n_out, grad, strided)                                                \
-  [AG_OP_##ID] = {{#name, n_in, n_out, grad, strided}, ag_infer_##name},
-#include "ag_op_list.h"
+#define AG_OP_STR_(x) #x
+#define AG_OP_STR(x) AG_OP_STR_(x)
+#define AG_OP(ID, name, n_in, n_out, grad, strided, inplace)                                      \
+  [AG_OP_##ID] = {{#name, n_in, n_out, grad, strided, inplace}, ag_infer_##name, &ag_bind_##name, \
+                  AG_OP_STR(AG_OP_FAMILY), offsetof(ag_kernel_table, AG_OP_FAMILY)},
+#include "ag_family_lists.h"
 #undef AG_OP
+#undef AG_OP_STR
+#undef AG_OP_STR_
 };
 
 const ag_op_info *ag_op_get_info(ag_op op) {
@@ -121,17 +133,49 @@ static ag_status check_backward(ag_backend *be, ag_op op, const ag_op_call *c) {
   return AG_OK;
 }
 
-static ag_status no_kernel(ag_backend *be, ag_op op, const char *dir) {
-  return ag_set_error(AG_ERR_UNSUPPORTED, "%s: no %s kernel on backend %s",
-                      ag_op_descs[op].info.name, dir, be->name);
+static const void *family_kernels(const ag_backend *be, ag_op op) {
+  if (!be->kernels) return NULL;
+  return *(const void *const *)((const char *)be->kernels + ag_op_descs[op].family_offset);
+}
+
+ag_status ag_op_has_kernel(const ag_backend *be, ag_op op, int backward) {
+  if ((unsigned)op >= AG_OP_COUNT) return ag_set_error(AG_ERR_INVALID, "unknown op %d", (int)op);
+  const char *name = ag_op_descs[op].info.name, *dir = backward ? "backward" : "forward";
+  const ag_op_binding *b = ag_op_descs[op].bind;
+  if (!(backward ? b->backward : b->forward))
+    return ag_set_error(AG_ERR_UNSUPPORTED, "%s: has no %s", name, dir);
+  if (!family_kernels(be, op))
+    return ag_set_error(AG_ERR_UNSUPPORTED, "%s: no %s kernel on backend %s (it has no %s kernels)",
+                        name, dir, be->name, ag_op_descs[op].family);
+  return AG_OK;
+}
+
+ag_status ag_op_supported(ag_backend *be, ag_op op, const ag_op_call *call, int backward) {
+  AG_TRY(ag_op_has_kernel(be, op, backward));
+  const ag_op_binding *b = ag_op_descs[op].bind;
+  const char *name = ag_op_descs[op].info.name, *dir = backward ? "backward" : "forward";
+  if (!b->supports) return AG_OK;
+  ag_op_call c = *call;
+  c.be = be;
+  ag_status st = b->supports(&c, backward);
+  if (st != AG_OK) {
+    char why[768];
+    snprintf(why, sizeof why, "%s", ag_last_error());
+    ag_set_error(st, "%s: no %s kernel on backend %s for this call: %s", name, dir, be->name, why);
+  }
+  return st;
 }
 
 /* Kernels report errors with their own name; prefix the backend so the
- * message says where it failed. */
-static ag_status run(ag_backend *be, ag_op_fn fn, const ag_op_call *call) {
+ * message says where it failed. A backend may interpose on launches
+ * (launch_op), e.g. to record them instead. */
+static ag_status run(ag_backend *be, ag_op op, int backward, const ag_op_call *call) {
+  AG_TRY(ag_op_supported(be, op, call, backward));
+  const ag_op_binding *b = ag_op_descs[op].bind;
+  ag_op_fn fn = backward ? b->backward : b->forward;
   ag_op_call c = *call;
   c.be = be;
-  ag_status st = fn(&c);
+  ag_status st = be->launch_op ? be->launch_op(be, op, backward, fn, &c) : fn(&c);
   if (st != AG_OK) {
     char msg[1024];
     snprintf(msg, sizeof msg, "%s", ag_last_error());
@@ -144,15 +188,13 @@ ag_status ag_op_forward(ag_backend *be, ag_op op, const ag_op_call *call) {
   ag_shape shapes[AG_OP_MAX_ARGS];
   if ((unsigned)op >= AG_OP_COUNT) return ag_set_error(AG_ERR_INVALID, "unknown op %d", (int)op);
   AG_TRY(check_call(be, op, call, (const ag_tensor *const *)call->out, shapes));
-  if (!be->ops[op].forward) return no_kernel(be, op, "forward");
-  return run(be, be->ops[op].forward, call);
+  return run(be, op, 0, call);
 }
 
 ag_status ag_op_backward(ag_backend *be, ag_op op, const ag_op_call *call) {
   if ((unsigned)op >= AG_OP_COUNT) return ag_set_error(AG_ERR_INVALID, "unknown op %d", (int)op);
   AG_TRY(check_backward(be, op, call));
-  if (!be->ops[op].backward) return no_kernel(be, op, "backward");
-  return run(be, be->ops[op].backward, call);
+  return run(be, op, 1, call);
 }
 
 ag_status ag_op_eager(ag_op op, const ag_op_call *call) {

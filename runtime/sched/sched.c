@@ -1,5 +1,6 @@
 /* The scheduler's entry points: planning in four passes (kernels, streams,
  * memory, waits) and running, plainly or through a captured CUDA graph. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,19 +10,19 @@ ag_sched_opts ag_sched_defaults(void) {
   return (ag_sched_opts){.reuse = 1, .inplace = 1, .max_streams = 0, .cuda_graph = 1};
 }
 
-/* Every kernel node must have a kernel here: found now, not mid-run. */
+/* Every kernel node must be one the backend can run, with these shapes and
+ * dtypes (ag_op_supported): found now, naming the node, not mid-run. */
 static ag_status check_kernels(const ag_sched *s) {
   const ag_graph *g = s->g;
   for (int n = 0; n < g->n_nodes; n++) {
     const ag_node *node = &g->nodes[n];
     if (node->kind == AG_NODE_VIEW) continue;
-    const ag_op_entry *e = &s->be->ops[node->op];
     const int bwd = node->kind == AG_NODE_BACKWARD;
-    if (!(bwd ? e->backward : e->forward))
-      return ag_set_error(AG_ERR_UNSUPPORTED,
-                          "sched: node %d (%s%s) has no %s kernel on backend %s", n,
-                          ag_op_get_info(node->op)->name, bwd ? " backward" : "",
-                          bwd ? "backward" : "forward", s->be->name);
+    if (ag_op_supported(s->be, node->op, &node->call, bwd) == AG_OK) continue;
+    char why[768];
+    snprintf(why, sizeof why, "%s", ag_last_error());
+    return ag_set_error(AG_ERR_UNSUPPORTED, "sched: node %d (%s%s) cannot run: %s", n,
+                        ag_op_get_info(node->op)->name, bwd ? " backward" : "", why);
   }
   return AG_OK;
 }

@@ -43,35 +43,17 @@ int ag_sched_blocks_overlap(const ag_sched *s, int a, int b) {
   return x->offset < y->offset + y->bytes && y->offset < x->offset + x->bytes;
 }
 
-/* Ops whose kernels read element i of one input only to write element i of
- * output 0, so that output may be that input's memory. Broadcasting binary
- * ops qualify through input 0, which has the output's shape when it is the
- * same size. For a backward node the input is the output gradient. */
+/* The input whose memory output 0 may take (the op's in-place column,
+ * ag_ops.h), or -1. Broadcasting binary ops qualify through input 0, which
+ * has the output's shape when it is the same size; in a backward node
+ * (x.., y.., gy.. -> gx..) the candidate is the output gradient. */
 static int inplace_input(const ag_node *n) {
-  switch (n->op) {
-    case AG_OP_ADD:
-    case AG_OP_SUB:
-    case AG_OP_MUL:
-    case AG_OP_DIV:
-      return n->kind == AG_NODE_FORWARD ? 0 : -1;
-    case AG_OP_SCALE:
-    case AG_OP_EXP:
-    case AG_OP_LOG:
-    case AG_OP_SQRT:
-    case AG_OP_RSQRT:
-    case AG_OP_RELU:
-    case AG_OP_LEAKY_RELU:
-    case AG_OP_GELU:
-    case AG_OP_SILU:
-    case AG_OP_SIGMOID:
-    case AG_OP_TANH:
-    case AG_OP_SOFTPLUS:
-    case AG_OP_TRUNC_EXP:
-      /* forward: y over x; backward (x, y, gy -> gx): gx over gy */
-      return n->kind == AG_NODE_FORWARD ? 0 : n->kind == AG_NODE_BACKWARD ? 2 : -1;
-    default:
-      return -1;
-  }
+  const ag_op_info *info = ag_op_get_info(n->op);
+  if (!info) return -1;
+  if (n->kind == AG_NODE_FORWARD) return info->inplace != AG_INPLACE_NO ? 0 : -1;
+  if (n->kind == AG_NODE_BACKWARD && info->inplace == AG_INPLACE_FWD_BWD)
+    return info->n_in + info->n_out;
+  return -1;
 }
 
 /* Storage of every base value: caller memory, resident, or arena. */

@@ -2,7 +2,7 @@
  * built by nvcc) and in the emulator (ag_emu_selftest_*): both must give
  * identical results, and match the CPU reference. This is what keeps the
  * emulator honest about CUDA semantics. Skipped, with the reason, where no
- * device answers. */
+ * device answers (tests/gpu_main.cpp). */
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -46,17 +46,7 @@ template <class T> class DeviceVec {
   size_t n_;
 };
 
-class GpuSelftest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    int count = 0;
-    const cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) GTEST_SKIP() << "no CUDA device: " << cudaGetErrorString(err);
-    if (count == 0) GTEST_SKIP() << "no CUDA device: cudaGetDeviceCount found none";
-  }
-};
-
-TEST_F(GpuSelftest, BlockSum) {
+TEST(GpuSelftest, BlockSum) {
   const int n = 1000;
   const std::vector<float> x = selftest::random_floats(n, -8, 8, 1);
   const size_t blocks = (size_t)selftest::chunks(n, 256);
@@ -68,7 +58,7 @@ TEST_F(GpuSelftest, BlockSum) {
   EXPECT_EQ(emu, selftest::block_sum(x, 256));
 }
 
-TEST_F(GpuSelftest, Transpose) {
+TEST(GpuSelftest, Transpose) {
   const int rows = 70, cols = 45;
   const std::vector<float> in = selftest::random_floats(rows * cols, -100, 100, 2);
   std::vector<float> emu(in.size());
@@ -79,7 +69,7 @@ TEST_F(GpuSelftest, Transpose) {
   EXPECT_EQ(emu, selftest::transpose(in, rows, cols));
 }
 
-TEST_F(GpuSelftest, WarpScan) {
+TEST(GpuSelftest, WarpScan) {
   const int n = 1000;
   const std::vector<int> x = selftest::random_ints(n, -50, 50, 3);
   std::vector<int> emu((size_t)n);
@@ -90,7 +80,7 @@ TEST_F(GpuSelftest, WarpScan) {
   EXPECT_EQ(emu, selftest::warp_scan(x));
 }
 
-TEST_F(GpuSelftest, Histogram) {
+TEST(GpuSelftest, Histogram) {
   const int n = 10007;
   const std::vector<int> x = selftest::random_ints(n, 0, 1000, 4);
   std::vector<unsigned> emu(AG_SELFTEST_BINS);
@@ -102,7 +92,7 @@ TEST_F(GpuSelftest, Histogram) {
   EXPECT_EQ(emu, selftest::histogram(x));
 }
 
-TEST_F(GpuSelftest, Votes) {
+TEST(GpuSelftest, Votes) {
   const int n = 1000;
   std::vector<float> x = selftest::random_floats(n, -3, 8, 5);
   for (int i = 0; i < 64; ++i) x[(size_t)i] = 1.0f;
@@ -121,7 +111,7 @@ TEST_F(GpuSelftest, Votes) {
   EXPECT_EQ(ballot, selftest::votes(x).ballot);
 }
 
-TEST_F(GpuSelftest, Butterfly) {
+TEST(GpuSelftest, Butterfly) {
   const int n = 1000;
   const std::vector<float> x = selftest::random_floats(n, -20, 20, 6);
   std::vector<float> sum((size_t)n), max((size_t)n), ref_sum, ref_max;
@@ -134,7 +124,7 @@ TEST_F(GpuSelftest, Butterfly) {
   EXPECT_EQ(sum, ref_sum);
 }
 
-TEST_F(GpuSelftest, DynamicSharedReverse) {
+TEST(GpuSelftest, DynamicSharedReverse) {
   const int n = 1000;
   const std::vector<float> x = selftest::random_floats(n, -9, 9, 7);
   for (int block : {1, 96, 1024}) {
@@ -147,7 +137,7 @@ TEST_F(GpuSelftest, DynamicSharedReverse) {
   }
 }
 
-TEST_F(GpuSelftest, SyncthreadsCount) {
+TEST(GpuSelftest, SyncthreadsCount) {
   const int n = 1000;
   std::vector<float> x = selftest::random_floats(n, -2, 5, 8);
   for (int i = 0; i < 128; ++i) x[(size_t)i] = 1.0f;
@@ -165,7 +155,7 @@ TEST_F(GpuSelftest, SyncthreadsCount) {
   EXPECT_EQ(count, selftest::sync_counts(x, 128).count);
 }
 
-TEST_F(GpuSelftest, Index3d) {
+TEST(GpuSelftest, Index3d) {
   std::vector<unsigned> emu(AG_SELFTEST_INDEX_COUNT);
   ASSERT_AG_OK(ag_emu_selftest_index3d(emu.data(), nullptr));
   DeviceVec<unsigned> dout((size_t)AG_SELFTEST_INDEX_COUNT);
@@ -174,7 +164,7 @@ TEST_F(GpuSelftest, Index3d) {
   EXPECT_EQ(emu, selftest::index3d());
 }
 
-TEST_F(GpuSelftest, Rotate1024) {
+TEST(GpuSelftest, Rotate1024) {
   const int n = 3000;
   const std::vector<int> x = selftest::random_ints(n, -1000, 1000, 9);
   std::vector<int> emu((size_t)n);
@@ -185,7 +175,7 @@ TEST_F(GpuSelftest, Rotate1024) {
   EXPECT_EQ(emu, selftest::rotate(x, 5));
 }
 
-TEST_F(GpuSelftest, Saxpy) {
+TEST(GpuSelftest, Saxpy) {
   const int n = 1000000;
   const std::vector<float> x = selftest::random_floats(n, -9, 9, 10);
   std::vector<float> y = selftest::random_floats(n, -9, 9, 11);

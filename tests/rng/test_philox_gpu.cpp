@@ -1,5 +1,6 @@
 // The CUDA Philox kernels (kernels/cuda/rng.cu) on a real GPU must reproduce
-// the CPU fills bit for bit. Skipped, with the reason, where no device answers.
+// the CPU fills bit for bit. Skipped, with the reason, where no device answers
+// (tests/gpu_main.cpp).
 #include <cuda_runtime.h>
 #include <gtest/gtest.h>
 
@@ -31,26 +32,16 @@ ag_status gpu_fill(const pt::Case &c, std::vector<uint8_t> &out) {
   return st;
 }
 
-class PhiloxGpu : public ::testing::Test {
- protected:
-  void SetUp() override {
-    int count = 0;
-    cudaError_t err = cudaGetDeviceCount(&count);
-    if (err != cudaSuccess) GTEST_SKIP() << "no CUDA device: " << cudaGetErrorString(err);
-    if (count == 0) GTEST_SKIP() << "no CUDA device: cudaGetDeviceCount returned 0";
-  }
-};
-
 }  // namespace
 
-TEST_F(PhiloxGpu, LargeFillsMatchCpu) { pt::check_large_fills(gpu_fill); }
+TEST(PhiloxGpu, LargeFillsMatchCpu) { pt::check_large_fills(gpu_fill); }
 
-TEST_F(PhiloxGpu, HeadAndTailMatchCpu) { pt::check_head_tail(gpu_fill); }
+TEST(PhiloxGpu, HeadAndTailMatchCpu) { pt::check_head_tail(gpu_fill); }
 
-TEST_F(PhiloxGpu, UnsupportedDtype) { pt::check_unsupported(gpu_fill); }
+TEST(PhiloxGpu, UnsupportedDtype) { pt::check_unsupported(gpu_fill); }
 
 // More than one grid's worth of blocks: exercises the grid-stride loop.
-TEST_F(PhiloxGpu, HugeFillMatchesCpuAtEnds) {
+TEST(PhiloxGpu, HugeFillMatchesCpuAtEnds) {
   const int64_t n = (int64_t)65535 * 8 * 256 * 4 + 4099; // > capped grid x 4 values
   pt::expect_same_as_cpu(gpu_fill, {pt::kNormal, AG_F32, n, 9, 2, 0.0f, 1.0f});
 }

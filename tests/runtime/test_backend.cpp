@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "ag_test_util.h"
+#include "kernels/common/ag_kernels.h"
 #include "runtime/core/ag_info.h"
 #include "runtime/ops/ag_ops.h"
 
@@ -64,15 +65,15 @@ TEST(Backend, EnvironmentChoosesTheDevice) {
 
 TEST(Backend, DuplicateNamesAreRejected) {
   static ag_backend dup;
-  ASSERT_EQ(ag_backend_init_host(&dup, "cpu", AG_DEVICE_CPU, ag_cpu_op_table), AG_OK);
+  ASSERT_EQ(ag_backend_init_host(&dup, "cpu", AG_DEVICE_CPU, &ag_cpu_kernel_table), AG_OK);
   EXPECT_EQ(ag_backend_register(&dup), AG_ERR_INVALID);
   EXPECT_NE(std::string(ag_last_error()).find("already registered"), std::string::npos);
 }
 
 TEST(Backend, MissingKernelIsAnErrorNotACrash) {
-  static ag_op_entry empty[AG_OP_COUNT];
+  static const ag_kernel_table empty = {};  // a backend with no kernels at all
   static ag_backend bare;
-  ASSERT_EQ(ag_backend_init_host(&bare, "bare-test", AG_DEVICE_CPU, empty), AG_OK);
+  ASSERT_EQ(ag_backend_init_host(&bare, "bare-test", AG_DEVICE_CPU, &empty), AG_OK);
   ASSERT_EQ(ag_backend_register(&bare), AG_OK);
   ag_tensor *x = make_tensor(&bare, AG_F32, {4}, {1, 2, 3, 4});
   ag_tensor *y = ag_tensor_new(&bare, AG_F32, 1, x->shape);
@@ -116,7 +117,7 @@ TEST(Ops, UnsupportedDtypeIsAnError) {
 
 TEST(Ops, TensorOnAnotherBackendIsAnError) {
   static ag_backend other;
-  ASSERT_EQ(ag_backend_init_host(&other, "other-test", AG_DEVICE_CPU, ag_cpu_op_table), AG_OK);
+  ASSERT_EQ(ag_backend_init_host(&other, "other-test", AG_DEVICE_CPU, &ag_cpu_kernel_table), AG_OK);
   ASSERT_EQ(ag_backend_register(&other), AG_OK);
   ag_tensor *a = make_tensor(ag_backend_cpu(), AG_F32, {4}, {1, 2, 3, 4});
   ag_tensor *b = make_tensor(&other, AG_F32, {4}, {1, 2, 3, 4});

@@ -8,16 +8,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/common/ag_kernels.h"
 #include "runtime/core/ag_info.h"
 
 #define CAP_MAX_MEMBERS 16
 
 typedef enum cap_kind { CAP_KERNEL, CAP_COPY, CAP_MEMSET } cap_kind;
 
-/* One recorded launch; a kernel keeps its real CPU function and the call. */
+typedef ag_status (*cap_op_fn)(const ag_op_call *call);
+
+/* One recorded launch; a kernel keeps its op binding and the call. */
 typedef struct cap_item {
   cap_kind kind;
-  ag_op_fn fn;
+  cap_op_fn fn;
   ag_op_call call;
   void *dst;
   const void *src;
@@ -77,7 +80,7 @@ static ag_status record(cap_state *st, cap_stream *s, const cap_item *item) {
   return AG_OK;
 }
 
-static ag_status record_kernel(cap_state *st, cap_stream *s, ag_op_fn fn, const ag_op_call *c,
+static ag_status record_kernel(cap_state *st, cap_stream *s, cap_op_fn fn, const ag_op_call *c,
                                ag_op op, int backward) {
   if (st->fail_armed && st->fail_op == op && st->fail_backward == backward &&
       st->fail_skip-- == 0) {
@@ -93,37 +96,16 @@ static ag_status record_kernel(cap_state *st, cap_stream *s, ag_op_fn fn, const 
   return status;
 }
 
-/* Every op goes through here: recorded on a capturing stream, run otherwise. */
-static ag_status cap_launch(const ag_op_call *c, ag_op op, int backward) {
-  cap_state *st = state_of(c->be);
-  const ag_op_entry *real = &ag_cpu_op_table[op];
-  const ag_op_fn fn = backward ? real->backward : real->forward;
+/* Every op launch goes through here (the backend's launch_op): recorded on
+ * a capturing stream, run on the CPU kernels otherwise. */
+static ag_status cap_launch(ag_backend *be, int op, int backward, cap_op_fn fn,
+                            const ag_op_call *c) {
+  cap_state *st = state_of(be);
   cap_stream *s = (cap_stream *)c->stream;
-  if (s && s->capturing) return record_kernel(st, s, fn, c, op, backward);
+  if (s && s->capturing) return record_kernel(st, s, fn, c, (ag_op)op, backward);
   if (st->origin) st->counters.kernels_in_capture++;
   st->counters.kernels_run++;
   return fn(c);
-}
-
-#define AG_OP(ID, name, n_in, n_out, grad, strided)                                             \
-  static ag_status cap_fwd_##name(const ag_op_call *c) { return cap_launch(c, AG_OP_##ID, 0); } \
-  static ag_status cap_bwd_##name(const ag_op_call *c) { return cap_launch(c, AG_OP_##ID, 1); }
-#include "runtime/ops/ag_op_list.h"
-#undef AG_OP
-
-/* The wrappers, for the entries the CPU table fills (filled once, at init). */
-static ag_op_entry cap_op_table[AG_OP_COUNT];
-
-static void fill_op_table(void) {
-  static const ag_op_entry wrappers[AG_OP_COUNT] = {
-#define AG_OP(ID, name, n_in, n_out, grad, strided) [AG_OP_##ID] = {cap_fwd_##name, cap_bwd_##name},
-#include "runtime/ops/ag_op_list.h"
-#undef AG_OP
-  };
-  for (int op = 0; op < AG_OP_COUNT; op++) {
-    cap_op_table[op].forward = ag_cpu_op_table[op].forward ? wrappers[op].forward : NULL;
-    cap_op_table[op].backward = ag_cpu_op_table[op].backward ? wrappers[op].backward : NULL;
-  }
 }
 
 static ag_status cap_copy(ag_backend *be, void *dst, const void *src, size_t bytes,
@@ -330,11 +312,12 @@ static cap_state ag_capture_state;
 static ag_status ag_capture_init_status = AG_ERR_INVALID;
 
 static void capture_backend_create(void) {
-  fill_op_table();
   ag_backend *be = &ag_capture_be;
-  ag_capture_init_status = ag_backend_init_host(be, "capture", AG_DEVICE_CPU, cap_op_table);
+  ag_capture_init_status =
+      ag_backend_init_host(be, "capture", AG_DEVICE_CPU, &ag_cpu_kernel_table);
   if (ag_capture_init_status != AG_OK) return;
   be->ctx = &ag_capture_state;
+  be->launch_op = cap_launch;
   be->copy = cap_copy;
   be->memset = cap_memset;
   be->stream_create = cap_stream_create;

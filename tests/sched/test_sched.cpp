@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/common/ag_kernels.h"
 #include "sched_models.h"
 
 extern "C" {
@@ -323,15 +324,18 @@ TEST_F(SchedTowers, FlaggedIntermediateKeepsItsValue) {
 
 // ---- planning errors ----------------------------------------------------
 
-// A host backend whose op table lacks GELU's backward.
+// A host backend whose kernels lack the unary backward (GELU's among them).
 ag_backend *nokernel_backend() {
-  static ag_op_entry table[AG_OP_COUNT];
+  static ag_kernel_table table;
+  static ag_elementwise_kernels elementwise;
   static ag_backend be;
   static ag_backend *registered = nullptr;
   if (!registered) {
-    std::memcpy(table, ag_cpu_op_table, sizeof table);
-    table[AG_OP_GELU].backward = nullptr;
-    if (ag_backend_init_host(&be, "nokernel", AG_DEVICE_CPU, table) != AG_OK) return nullptr;
+    table = ag_cpu_kernel_table;
+    elementwise = ag_cpu_elementwise_kernels;
+    elementwise.unary_backward = nullptr;
+    table.elementwise = &elementwise;
+    if (ag_backend_init_host(&be, "nokernel", AG_DEVICE_CPU, &table) != AG_OK) return nullptr;
     if (ag_backend_register(&be) != AG_OK) return nullptr;
     registered = &be;
   }

@@ -1,4 +1,7 @@
-/* Reductions bound to kernels (included by runtime/ops_bind.inc). */
+/* Reductions bound to kernels (runtime/ops/bind.h). */
+#include "bind.h"
+
+static const ag_reduce_kernels *kernels(const ag_op_call *c) { return c->be->kernels->reduce; }
 
 /* x viewed as [outer, n, inner] around the reduced axis i[0]. */
 typedef struct reduce_view {
@@ -16,15 +19,17 @@ static reduce_view reduce_view_of(const ag_op_call *c) {
 
 static ag_status reduce_fwd(const ag_op_call *c, ag_reduce_kind kind) {
   reduce_view v = reduce_view_of(c);
-  return AG_KERNEL(reduce_axis)(DT(c), kind, X(0), Y(0), v.outer, v.n, v.inner, c->stream);
+  return kernels(c)->reduce_axis(ag_call_dtype(c), kind, ag_in_data(c, 0), ag_out_data(c, 0),
+                                 v.outer, v.n, v.inner, c->stream);
 }
 
 /* in = {x, y, gy}; out = {gx}. */
 static ag_status reduce_bwd(const ag_op_call *c, ag_reduce_kind kind) {
   if (!c->out[0]) return AG_OK;
   reduce_view v = reduce_view_of(c);
-  return AG_KERNEL(reduce_axis_backward)(DT(c), kind, X(0), X(1), X(2), Y(0), v.outer, v.n,
-                                         v.inner, c->stream);
+  return kernels(c)->reduce_axis_backward(ag_call_dtype(c), kind, ag_in_data(c, 0),
+                                          ag_in_data(c, 1), ag_in_data(c, 2), ag_out_data(c, 0),
+                                          v.outer, v.n, v.inner, c->stream);
 }
 
 static ag_status sum_fwd(const ag_op_call *c) { return reduce_fwd(c, AG_REDUCE_SUM); }
@@ -34,6 +39,6 @@ static ag_status mean_bwd(const ag_op_call *c) { return reduce_bwd(c, AG_REDUCE_
 static ag_status max_fwd(const ag_op_call *c) { return reduce_fwd(c, AG_REDUCE_MAX); }
 static ag_status max_bwd(const ag_op_call *c) { return reduce_bwd(c, AG_REDUCE_MAX); }
 
-#define AG_BIND_REDUCE                                                                            \
-  [AG_OP_SUM] = {sum_fwd, sum_bwd}, [AG_OP_MEAN] = {mean_fwd, mean_bwd},                         \
-  [AG_OP_MAX] = {max_fwd, max_bwd},
+const ag_op_binding ag_bind_sum = {.forward = sum_fwd, .backward = sum_bwd};
+const ag_op_binding ag_bind_mean = {.forward = mean_fwd, .backward = mean_bwd};
+const ag_op_binding ag_bind_max = {.forward = max_fwd, .backward = max_bwd};

@@ -1,10 +1,10 @@
-/* The kernel smoke run behind `aigc demo` and `aigc-bench smoke`: a handful
- * of memory-bound ops, timed, with the bandwidth each achieves. */
+/* The backend health check (ag_smoke.h): a handful of memory-bound ops,
+ * timed, with the bandwidth each achieves. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "ag_bench.h"
+#include "ag_smoke.h"
 #include "runtime/core/ag_info.h"
 #include "runtime/ops/ag_ops.h"
 
@@ -34,7 +34,7 @@ static ag_status run_transpose(smoke_ctx *s) {
 /* Median milliseconds of `reps` synchronised runs after one warm-up. */
 static ag_status time_op(smoke_ctx *s, smoke_fn fn, int reps, double *ms) {
   double *t = malloc(sizeof *t * (size_t)reps);
-  if (!t) return ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  if (!t) return ag_set_error(AG_ERR_OOM, "smoke: out of host memory");
   ag_status st = fn(s);
   if (st == AG_OK) st = s->be->synchronize(s->be, NULL);
   for (int r = 0; r < reps && st == AG_OK; r++) {
@@ -76,20 +76,22 @@ static ag_status make_ctx(ag_backend *be, int64_t n, smoke_ctx *s) {
   return ag_eager_fill_normal(s->b, 2, 0, 0.0f, 1.0f);
 }
 
-ag_status ag_bench_smoke(ag_backend *be, int64_t n, int reps, ag_bench_row *rows, int max,
-                         int *count) {
+ag_status ag_smoke_run(ag_backend *be, int64_t n, int reps, ag_smoke_row rows[AG_SMOKE_ROWS]) {
   static const struct {
     const char *op;
     smoke_fn fn;
     int tensors_moved; /* n-element f32 tensors read + written */
   } cases[] = {{"fill_normal", run_fill, 1}, {"add", run_add, 3},   {"gelu", run_gelu, 2},
                {"sum", run_sum, 1},          {"transpose", run_transpose, 2}};
+  _Static_assert(sizeof cases / sizeof cases[0] == AG_SMOKE_ROWS, "one row per case");
+  if (n < 1024 || reps < 1)
+    return ag_set_error(AG_ERR_INVALID, "smoke: %lld elements, %d runs (at least 1024 and 1)",
+                        (long long)n, reps);
   smoke_ctx s;
-  *count = 0;
   n = n / 1024 * 1024;
   ag_status st = make_ctx(be, n, &s);
-  for (size_t i = 0; st == AG_OK && i < sizeof cases / sizeof cases[0] && *count < max; i++) {
-    ag_bench_row *r = &rows[(*count)++];
+  for (int i = 0; st == AG_OK && i < AG_SMOKE_ROWS; i++) {
+    ag_smoke_row *r = &rows[i];
     memset(r, 0, sizeof *r);
     snprintf(r->op, sizeof r->op, "%s", cases[i].op);
     snprintf(r->dtype, sizeof r->dtype, "f32");

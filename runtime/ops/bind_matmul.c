@@ -1,4 +1,4 @@
-/* matmul ops bound to kernels (included by runtime/ops_bind.inc).
+/* matmul ops bound to kernels (runtime/ops/bind.h).
  *
  * Every product, forward or backward, goes through one batched GEMM kernel
  * (kernels/common/ag_k_matmul.h). The backward recomputes the pre-activation
@@ -7,6 +7,9 @@
  *   dz = g * act'(z),  dbias = column sums of dz,
  *   da = dz @ op(b)^T (or its transpose),  db = op(a)^T @ dz (or its transpose),
  * summed over the batch for an operand shared by every product. */
+#include "bind.h"
+
+static const ag_matmul_kernels *kernels(const ag_op_call *c) { return c->be->kernels->matmul; }
 
 /* The problem of a matmul call: y[p] [m,n] = op(a[p]) [m,k] @ op(b[p]) [k,n]. */
 typedef struct mm_dims {
@@ -17,8 +20,12 @@ typedef struct mm_dims {
 static mm_dims mm_dims_of(const ag_op_call *c) {
   const ag_tensor *a = c->in[0], *b = c->in[1];
   const ag_tensor *batched = a->ndim >= b->ndim ? a : b;
-  mm_dims d = {1, a->shape[a->ndim - 1 - !c->i[0]], b->shape[b->ndim - 1 - (int)c->i[1]],
-               a->shape[a->ndim - 1 - (int)c->i[0]], a->ndim > 2, b->ndim > 2};
+  mm_dims d = {1,
+               a->shape[a->ndim - 1 - !c->i[0]],
+               b->shape[b->ndim - 1 - (int)c->i[1]],
+               a->shape[a->ndim - 1 - (int)c->i[0]],
+               a->ndim > 2,
+               b->ndim > 2};
   for (int i = 0; i < batched->ndim - 2; i++) d.batch *= batched->shape[i];
   return d;
 }
@@ -38,8 +45,9 @@ typedef struct mm_operand {
 static ag_status mm_gemm(const ag_op_call *c, int64_t batch, int64_t m, int64_t n, int64_t k,
                          mm_operand x, mm_operand w, const void *bias, int epilogue, void *y,
                          int sum_batch) {
-  ag_gemm g = {m, n, k, x.trans, w.trans, batch, x.stride, w.stride, sum_batch ? 0 : m * n,
-               1.0f, 0.0f, epilogue};
+  ag_gemm g = {
+      m,    n,    k,       x.trans, w.trans, batch, x.stride, w.stride, sum_batch ? 0 : m * n,
+      1.0f, 0.0f, epilogue};
   if (batch > 1 && !sum_batch && !x.trans && x.stride == m * k && w.stride == 0) {
     g.m *= batch;
     g.batch = 1;
@@ -49,41 +57,44 @@ static ag_status mm_gemm(const ag_op_call *c, int64_t batch, int64_t m, int64_t 
     g.batch = 1;
   }
   if (!sum_batch || g.batch == 1)
-    return AG_KERNEL(matmul)(KCTX(c), DT(c), &g, x.p, w.p, bias, y, c->stream);
+    return kernels(c)->matmul(ag_call_libs(c), ag_call_dtype(c), &g, x.p, w.p, bias, y, c->stream);
   /* A sum over products: accumulate one product at a time through beta. */
-  const size_t es = ag_dtype_size(DT(c));
+  const size_t es = ag_dtype_size(ag_call_dtype(c));
   g.batch = 1;
   for (int64_t p = 0; p < batch; p++) {
     g.beta = p ? 1.0f : 0.0f;
-    AG_TRY(AG_KERNEL(matmul)(KCTX(c), DT(c), &g, (const char *)x.p + (size_t)(p * x.stride) * es,
-                             (const char *)w.p + (size_t)(p * w.stride) * es, bias, y,
-                             c->stream));
+    AG_TRY(kernels(c)->matmul(ag_call_libs(c), ag_call_dtype(c), &g,
+                              (const char *)x.p + (size_t)(p * x.stride) * es,
+                              (const char *)w.p + (size_t)(p * w.stride) * es, bias, y, c->stream));
   }
   return AG_OK;
 }
 
 static ag_status mm_forward(const ag_op_call *c, const void *bias, int epilogue, void *y) {
   const mm_dims d = mm_dims_of(c);
-  mm_operand a = {X(0), (int)c->i[0], d.a_batched ? d.m * d.k : 0};
-  mm_operand b = {X(1), (int)c->i[1], d.b_batched ? d.k * d.n : 0};
+  mm_operand a = {ag_in_data(c, 0), (int)c->i[0], d.a_batched ? d.m * d.k : 0};
+  mm_operand b = {ag_in_data(c, 1), (int)c->i[1], d.b_batched ? d.k * d.n : 0};
   return mm_gemm(c, d.batch, d.m, d.n, d.k, a, b, bias, epilogue, y, 0);
 }
 
-static ag_status matmul_fwd(const ag_op_call *c) { return mm_forward(c, NULL, (int)c->i[2], Y(0)); }
+static ag_status matmul_fwd(const ag_op_call *c) {
+  return mm_forward(c, NULL, (int)c->i[2], ag_out_data(c, 0));
+}
 
 static ag_status matmul_bias_fwd(const ag_op_call *c) {
-  return mm_forward(c, X(2), (int)c->i[2], Y(0));
+  return mm_forward(c, ag_in_data(c, 2), (int)c->i[2], ag_out_data(c, 0));
 }
 
 /* da = dz @ op(b)^T, stored as a is (transposed when trans_a). */
 static ag_status mm_grad_a(const ag_op_call *c, const mm_dims *d, const void *dz) {
   const int ta = (int)c->i[0], tb = (int)c->i[1];
-  mm_operand g = {dz, 0, d->m * d->n}, b = {X(1), !tb, d->b_batched ? d->k * d->n : 0};
+  mm_operand g = {dz, 0, d->m * d->n}, b = {ag_in_data(c, 1), !tb, d->b_batched ? d->k * d->n : 0};
   if (ta) {
-    mm_operand bt = {X(1), tb, b.stride}, gt = {dz, 1, g.stride};
-    return mm_gemm(c, d->batch, d->k, d->m, d->n, bt, gt, NULL, 0, Y(0), !d->a_batched);
+    mm_operand bt = {ag_in_data(c, 1), tb, b.stride}, gt = {dz, 1, g.stride};
+    return mm_gemm(c, d->batch, d->k, d->m, d->n, bt, gt, NULL, 0, ag_out_data(c, 0),
+                   !d->a_batched);
   }
-  return mm_gemm(c, d->batch, d->m, d->k, d->n, g, b, NULL, 0, Y(0), !d->a_batched);
+  return mm_gemm(c, d->batch, d->m, d->k, d->n, g, b, NULL, 0, ag_out_data(c, 0), !d->a_batched);
 }
 
 /* db = op(a)^T @ dz, stored as b is (transposed when trans_b). */
@@ -91,11 +102,11 @@ static ag_status mm_grad_b(const ag_op_call *c, const mm_dims *d, const void *dz
   const int ta = (int)c->i[0], tb = (int)c->i[1];
   const int64_t sa = d->a_batched ? d->m * d->k : 0;
   if (tb) {
-    mm_operand gt = {dz, 1, d->m * d->n}, a = {X(0), ta, sa};
-    return mm_gemm(c, d->batch, d->n, d->k, d->m, gt, a, NULL, 0, Y(1), !d->b_batched);
+    mm_operand gt = {dz, 1, d->m * d->n}, a = {ag_in_data(c, 0), ta, sa};
+    return mm_gemm(c, d->batch, d->n, d->k, d->m, gt, a, NULL, 0, ag_out_data(c, 1), !d->b_batched);
   }
-  mm_operand at = {X(0), !ta, sa}, g = {dz, 0, d->m * d->n};
-  return mm_gemm(c, d->batch, d->k, d->n, d->m, at, g, NULL, 0, Y(1), !d->b_batched);
+  mm_operand at = {ag_in_data(c, 0), !ta, sa}, g = {dz, 0, d->m * d->n};
+  return mm_gemm(c, d->batch, d->k, d->n, d->m, at, g, NULL, 0, ag_out_data(c, 1), !d->b_batched);
 }
 
 /* The input gradients once dz (the gradient of the pre-activation) is known. */
@@ -103,7 +114,8 @@ static ag_status mm_grads(const ag_op_call *c, const mm_dims *d, const void *dz,
   if (c->out[0]) AG_TRY(mm_grad_a(c, d, dz));
   if (c->out[1]) AG_TRY(mm_grad_b(c, d, dz));
   if (has_bias && c->out[2])
-    AG_TRY(AG_KERNEL(matmul_bias_backward)(DT(c), dz, Y(2), d->batch * d->m, d->n, c->stream));
+    AG_TRY(kernels(c)->matmul_bias_backward(ag_call_dtype(c), dz, ag_out_data(c, 2),
+                                            d->batch * d->m, d->n, c->stream));
   return AG_OK;
 }
 
@@ -118,10 +130,10 @@ static ag_status mm_backward(const ag_op_call *c, int has_bias) {
   if (epilogue == AG_MATMUL_EPI_NONE) return mm_grads(c, &d, ag_tensor_data(g), has_bias);
   void *dz = NULL;
   AG_TRY(ag_allocator_alloc(c->be->alloc, ag_tensor_nbytes(g), &dz));
-  ag_status st = mm_forward(c, has_bias ? X(2) : NULL, AG_MATMUL_EPI_NONE, dz);
+  ag_status st = mm_forward(c, has_bias ? ag_in_data(c, 2) : NULL, AG_MATMUL_EPI_NONE, dz);
   if (st == AG_OK)
-    st = AG_KERNEL(matmul_act_backward)(DT(c), epilogue, dz, ag_tensor_data(g), dz, N(g),
-                                        c->stream);
+    st = kernels(c)->matmul_act_backward(ag_call_dtype(c), epilogue, dz, ag_tensor_data(g), dz,
+                                         ag_tensor_numel(g), c->stream);
   if (st == AG_OK) st = mm_grads(c, &d, dz, has_bias);
   if (c->stream) {
     ag_status drained = c->be->synchronize(c->be, c->stream);
@@ -134,5 +146,5 @@ static ag_status mm_backward(const ag_op_call *c, int has_bias) {
 static ag_status matmul_bwd(const ag_op_call *c) { return mm_backward(c, 0); }
 static ag_status matmul_bias_bwd(const ag_op_call *c) { return mm_backward(c, 1); }
 
-#define AG_BIND_MATMUL                                                                            \
-  [AG_OP_MATMUL] = {matmul_fwd, matmul_bwd}, [AG_OP_MATMUL_BIAS] = {matmul_bias_fwd, matmul_bias_bwd},
+const ag_op_binding ag_bind_matmul = {.forward = matmul_fwd, .backward = matmul_bwd};
+const ag_op_binding ag_bind_matmul_bias = {.forward = matmul_bias_fwd, .backward = matmul_bias_bwd};

@@ -1,7 +1,10 @@
-/* Normalisation ops bound to kernels (included by runtime/ops_bind.inc).
+/* Normalisation ops bound to kernels (runtime/ops/bind.h).
  * Backward calls hold in[] = inputs, outputs, output gradients (ag_ops.h);
  * the statistics are forward outputs, so the backward recomputes nothing,
  * and their own gradients (always zero in a loss of y) are ignored. */
+#include "bind.h"
+
+static const ag_norm_kernels *kernels(const ag_op_call *c) { return c->be->kernels->norm; }
 
 /* Layout of a row-norm call for the kernels (kernels/common/ag_k_norm.h). */
 typedef struct norm_rows_layout {
@@ -28,15 +31,16 @@ static const float *norm_in_f32(const ag_op_call *c, int i) {
 static void *norm_grad(const ag_op_call *c, int i) {
   return i >= 0 && c->out[i] ? ag_tensor_data(c->out[i]) : NULL;
 }
-static const void *norm_in(const ag_op_call *c, int i) { return i < 0 ? NULL : X(i); }
+static const void *norm_in(const ag_op_call *c, int i) { return i < 0 ? NULL : ag_in_data(c, i); }
 
 /* Forward of a row norm: w, b index the inputs, mean and rstd the outputs;
  * -1 where the op has none. */
 static ag_status norm_rows_fwd(const ag_op_call *c, norm_rows_layout l, int w, int b, int mean,
                                int rstd) {
-  return AG_KERNEL(norm_rows)(DT(c), X(0), norm_in(c, w), norm_in(c, b), Y(0),
-                              mean < 0 ? NULL : norm_out_f32(c, mean), norm_out_f32(c, rstd),
-                              l.rows, l.cols, l.groups, l.spatial, c->f[0], c->stream);
+  return kernels(c)->norm_rows(ag_call_dtype(c), ag_in_data(c, 0), norm_in(c, w), norm_in(c, b),
+                               ag_out_data(c, 0), mean < 0 ? NULL : norm_out_f32(c, mean),
+                               norm_out_f32(c, rstd), l.rows, l.cols, l.groups, l.spatial, c->f[0],
+                               c->stream);
 }
 
 /* Backward of a row norm: w, b index the inputs (-1: none), mean and rstd
@@ -45,12 +49,14 @@ static ag_status norm_rows_bwd(const ag_op_call *c, norm_rows_layout l, int w, i
                                int rstd, int dy) {
   const float *mu = norm_in_f32(c, mean), *rs = norm_in_f32(c, rstd);
   if (c->out[0])
-    AG_TRY(AG_KERNEL(norm_rows_backward)(DT(c), X(0), norm_in(c, w), X(dy), mu, rs, Y(0), l.rows,
-                                         l.cols, l.groups, l.spatial, c->stream));
+    AG_TRY(kernels(c)->norm_rows_backward(ag_call_dtype(c), ag_in_data(c, 0), norm_in(c, w),
+                                          ag_in_data(c, dy), mu, rs, ag_out_data(c, 0), l.rows,
+                                          l.cols, l.groups, l.spatial, c->stream));
   void *dw = norm_grad(c, w), *db = norm_grad(c, b);
   if (!dw && !db) return AG_OK;
-  return AG_KERNEL(norm_affine_backward)(DT(c), X(0), X(dy), mu, rs, dw, db, l.n, l.channels,
-                                         l.spatial, l.groups, c->stream);
+  return kernels(c)->norm_affine_backward(ag_call_dtype(c), ag_in_data(c, 0), ag_in_data(c, dy), mu,
+                                          rs, dw, db, l.n, l.channels, l.spatial, l.groups,
+                                          c->stream);
 }
 
 static ag_status layernorm_fwd(const ag_op_call *c) {
@@ -93,9 +99,10 @@ static ag_status groupnorm_bwd(const ag_op_call *c) {
 static ag_status batchnorm_fwd(const ag_op_call *c) {
   norm_rows_layout l = norm_group_layout(c->in[0], 1);
   float *saved = norm_out_f32(c, 1), *running = norm_out_f32(c, 2);
-  return AG_KERNEL(batchnorm)(DT(c), X(0), X(1), X(2), norm_in_f32(c, 3), norm_in_f32(c, 4), Y(0),
-                              saved, saved + l.channels, running, running + l.channels, l.n,
-                              l.channels, l.spatial, c->i[0] != 0, c->f[0], c->f[1], c->stream);
+  return kernels(c)->batchnorm(
+      ag_call_dtype(c), ag_in_data(c, 0), ag_in_data(c, 1), ag_in_data(c, 2), norm_in_f32(c, 3),
+      norm_in_f32(c, 4), ag_out_data(c, 0), saved, saved + l.channels, running,
+      running + l.channels, l.n, l.channels, l.spatial, c->i[0] != 0, c->f[0], c->f[1], c->stream);
 }
 
 /* in[]: x, w, b, running_mean, running_var, y, saved, running, dy, ... The
@@ -106,15 +113,16 @@ static ag_status batchnorm_bwd(const ag_op_call *c) {
   const float *saved = norm_in_f32(c, 6);
   for (int i = 3; i < 5; i++)
     if (c->out[i])
-      AG_TRY(c->be->memset(c->be, Y(i), 0, ag_tensor_nbytes(c->out[i]), c->stream));
-  return AG_KERNEL(batchnorm_backward)(DT(c), X(0), X(1), X(8), saved, saved + l.channels,
-                                       norm_grad(c, 0), norm_grad(c, 1), norm_grad(c, 2), l.n,
-                                       l.channels, l.spatial, c->i[0] != 0, c->stream);
+      AG_TRY(c->be->memset(c->be, ag_out_data(c, i), 0, ag_tensor_nbytes(c->out[i]), c->stream));
+  return kernels(c)->batchnorm_backward(ag_call_dtype(c), ag_in_data(c, 0), ag_in_data(c, 1),
+                                        ag_in_data(c, 8), saved, saved + l.channels,
+                                        norm_grad(c, 0), norm_grad(c, 1), norm_grad(c, 2), l.n,
+                                        l.channels, l.spatial, c->i[0] != 0, c->stream);
 }
 
-#define AG_BIND_NORM                                                                              \
-  [AG_OP_LAYERNORM] = {layernorm_fwd, layernorm_bwd},                                             \
-  [AG_OP_LAYERNORM_NOAFFINE] = {layernorm_noaffine_fwd, layernorm_noaffine_bwd},                  \
-  [AG_OP_RMSNORM] = {rmsnorm_fwd, rmsnorm_bwd},                                                   \
-  [AG_OP_GROUPNORM] = {groupnorm_fwd, groupnorm_bwd},                                             \
-  [AG_OP_BATCHNORM] = {batchnorm_fwd, batchnorm_bwd},
+const ag_op_binding ag_bind_layernorm = {.forward = layernorm_fwd, .backward = layernorm_bwd};
+const ag_op_binding ag_bind_layernorm_noaffine = {.forward = layernorm_noaffine_fwd,
+                                                  .backward = layernorm_noaffine_bwd};
+const ag_op_binding ag_bind_rmsnorm = {.forward = rmsnorm_fwd, .backward = rmsnorm_bwd};
+const ag_op_binding ag_bind_groupnorm = {.forward = groupnorm_fwd, .backward = groupnorm_bwd};
+const ag_op_binding ag_bind_batchnorm = {.forward = batchnorm_fwd, .backward = batchnorm_bwd};
