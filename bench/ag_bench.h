@@ -10,6 +10,13 @@
 extern "C" {
 #endif
 
+/* Median milliseconds of `reps` runs of run(ctx), each timed between two
+ * events on the default stream, after `warmup` untimed runs. `flush` (NULL:
+ * none) is overwritten before each timed run, untimed, to evict a GPU's L2
+ * cache. `ms` is left alone on failure. */
+ag_status ag_bench_median_ms(ag_backend *be, ag_status (*run)(void *ctx), void *ctx, int warmup,
+                             int reps, ag_tensor *flush, double *ms);
+
 typedef struct ag_bench_row {
   char op[32];      /* row name, e.g. "gelu.bwd" */
   char kernel[32];  /* the aigc op it times */

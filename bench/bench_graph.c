@@ -115,34 +115,7 @@ static ag_status gb_build(ag_backend *be, ag_params *p, const gb_case *gc, const
   return gb_fill_labels(labels, r->classes);
 }
 
-static int gb_cmp(const void *a, const void *b) {
-  float x = *(const float *)a, y = *(const float *)b;
-  return (x > y) - (x < y);
-}
-
-/* Median step time of `reps` runs after `warmup` runs. */
-static ag_status gb_time(ag_sched *s, ag_backend *be, int warmup, int reps, double *ms) {
-  void *e0 = NULL, *e1 = NULL;
-  float *t = calloc((size_t)reps, sizeof *t);
-  ag_status st = t ? AG_OK : ag_set_error(AG_ERR_OOM, "bench: out of host memory");
-  if (st == AG_OK) st = be->event_create(be, &e0, 1);
-  if (st == AG_OK) st = be->event_create(be, &e1, 1);
-  for (int k = 0; k < warmup && st == AG_OK; k++) st = ag_sched_run(s);
-  for (int k = 0; k < reps && st == AG_OK; k++) {
-    st = be->event_record(be, e0, NULL);
-    if (st == AG_OK) st = ag_sched_run(s);
-    if (st == AG_OK) st = be->event_record(be, e1, NULL);
-    if (st == AG_OK) st = be->event_elapsed_ms(be, e0, e1, &t[k]);
-  }
-  if (st == AG_OK) {
-    qsort(t, (size_t)reps, sizeof *t, gb_cmp);
-    *ms = t[reps / 2];
-  }
-  if (e0) be->event_destroy(be, e0);
-  if (e1) be->event_destroy(be, e1);
-  free(t);
-  return st;
-}
+static ag_status gb_step_run(void *sched) { return ag_sched_run(sched); }
 
 /* Builds, plans and times the step under `o`; `stats` (may be NULL) gets
  * the plan's statistics after the runs. */
@@ -151,7 +124,7 @@ static ag_status gb_measure(ag_backend *be, ag_params *p, const gb_case *gc,
                             double *ms, ag_sched_stats *stats) {
   gb_step st;
   ag_status s = gb_build(be, p, gc, r, o, &st);
-  if (s == AG_OK) s = gb_time(st.s, be, warmup, reps, ms);
+  if (s == AG_OK) s = ag_bench_median_ms(be, gb_step_run, st.s, warmup, reps, NULL, ms);
   if (s == AG_OK && stats) *stats = ag_sched_get_stats(st.s);
   gb_step_free(&st);
   return s;

@@ -54,9 +54,10 @@ static double matmul_flops(const ag_op_call *c, int backward) {
   const ag_tensor *a = c->in[0], *b = c->in[1];
   double batch = 1;
   for (int d = 0; d < a->ndim - 2; d++) batch *= (double)a->shape[d];
-  double m = (double)a->shape[a->ndim - (c->i[0] ? 1 : 2)];
-  double k = (double)a->shape[a->ndim - (c->i[0] ? 2 : 1)];
-  double n = (double)b->shape[b->ndim - (c->i[1] ? 2 : 1)];
+  const ag_matmul_args args = ag_matmul_args_decode(c);
+  double m = (double)a->shape[a->ndim - (args.trans_a ? 1 : 2)];
+  double k = (double)a->shape[a->ndim - (args.trans_a ? 2 : 1)];
+  double n = (double)b->shape[b->ndim - (args.trans_b ? 2 : 1)];
   return (backward ? 4.0 : 2.0) * batch * m * n * k;
 }
 
@@ -67,13 +68,14 @@ static double attention_flops(const ag_op_call *c, int backward) {
   const ag_tensor *q = c->in[0], *k = c->in[1];
   double f = 4.0 * (double)q->shape[0] * (double)q->shape[1] * (double)q->shape[2] *
              (double)k->shape[2] * (double)q->shape[3];
-  if (c->i[0]) f /= 2;
+  if (ag_attention_args_decode(c).causal) f /= 2;
   return backward ? 2.5 * f : f;
 }
 
 static double conv2d_flops(const ag_op_call *c, int backward) {
   const ag_tensor *x = c->in[0], *w = c->in[1];
-  int64_t s = c->i[0] ? c->i[0] : 1, p = c->i[2];
+  const ag_conv2d_args args = ag_conv2d_args_decode(c);
+  int64_t s = args.stride[0], p = args.padding[0];
   double ho = (double)((x->shape[2] + 2 * p - w->shape[2]) / s + 1);
   double wo = (double)((x->shape[3] + 2 * p - w->shape[3]) / s + 1);
   double f = 2.0 * (double)x->shape[0] * (double)w->shape[0] * ho * wo * (double)w->shape[1] *
@@ -224,10 +226,11 @@ static ag_status kb_launch(kb_run *r, int backward) {
 /* softmax(scale * q k^T, causal) v, with the scores in memory. */
 static ag_status math_attention(kb_run *r) {
   const ag_tensor *q = r->call.in[0], *k = r->call.in[1], *v = r->call.in[2];
-  float scale = r->call.f[0] != 0.0f ? r->call.f[0] : 1.0f / sqrtf((float)q->shape[3]);
-  AG_TRY(ag_eager_matmul(r->scores, q, k, (ag_matmul_opts){0, 1, 0}));
-  AG_TRY(ag_eager_softmax(r->probs, r->scores, scale, (int)r->call.i[0]));
-  return ag_eager_matmul(r->math_out, r->probs, v, (ag_matmul_opts){0, 0, 0});
+  const ag_attention_args args = ag_attention_args_decode(&r->call);
+  float scale = args.scale != 0.0f ? args.scale : 1.0f / sqrtf((float)q->shape[3]);
+  AG_TRY(ag_eager_matmul(r->scores, q, k, (ag_matmul_args){0, 1, 0}));
+  AG_TRY(ag_eager_softmax(r->probs, r->scores, scale, args.causal));
+  return ag_eager_matmul(r->math_out, r->probs, v, (ag_matmul_args){0, 0, 0});
 }
 
 /* Turns a prepared attention run into its math-attention twin. */
@@ -242,30 +245,29 @@ static ag_status kb_make_math_attention(kb_run *r) {
   return AG_OK;
 }
 
-static int kb_cmp(const void *a, const void *b) {
+/* qsort order of float milliseconds. */
+static int cmp_ms(const void *a, const void *b) {
   float x = *(const float *)a, y = *(const float *)b;
   return (x > y) - (x < y);
 }
 
-/* Median of `reps` timed runs after a warm-up; `flush` (GPU only) is
- * overwritten before each run to evict the L2 cache. */
-static ag_status kb_time(kb_run *r, int backward, int reps, ag_tensor *flush, double *ms) {
-  ag_backend *be = r->be;
+ag_status ag_bench_median_ms(ag_backend *be, ag_status (*run)(void *ctx), void *ctx, int warmup,
+                             int reps, ag_tensor *flush, double *ms) {
   void *e0 = NULL, *e1 = NULL;
   float *t = calloc((size_t)reps, sizeof *t);
   ag_status st = t ? AG_OK : ag_set_error(AG_ERR_OOM, "bench: out of host memory");
   if (st == AG_OK) st = be->event_create(be, &e0, 1);
   if (st == AG_OK) st = be->event_create(be, &e1, 1);
-  if (st == AG_OK) st = kb_launch(r, backward);
+  for (int k = 0; k < warmup && st == AG_OK; k++) st = run(ctx);
   for (int k = 0; k < reps && st == AG_OK; k++) {
     if (flush) st = be->memset(be, ag_tensor_data(flush), k & 0xff, ag_tensor_nbytes(flush), NULL);
     if (st == AG_OK) st = be->event_record(be, e0, NULL);
-    if (st == AG_OK) st = kb_launch(r, backward);
+    if (st == AG_OK) st = run(ctx);
     if (st == AG_OK) st = be->event_record(be, e1, NULL);
     if (st == AG_OK) st = be->event_elapsed_ms(be, e0, e1, &t[k]);
   }
   if (st == AG_OK) {
-    qsort(t, (size_t)reps, sizeof *t, kb_cmp);
+    qsort(t, (size_t)reps, sizeof *t, cmp_ms);
     *ms = t[reps / 2];
   }
   if (e0) be->event_destroy(be, e0);
@@ -274,31 +276,46 @@ static ag_status kb_time(kb_run *r, int backward, int reps, ag_tensor *flush, do
   return st;
 }
 
+/* An op run to time, in one direction. */
+typedef struct kb_timed {
+  kb_run *r;
+  int backward;
+} kb_timed;
+
+static ag_status kb_timed_launch(void *ctx) {
+  const kb_timed *t = ctx;
+  return kb_launch(t->r, t->backward);
+}
+
+/* Median of `reps` timed runs after a warm-up; `flush` (GPU only) is
+ * overwritten before each run to evict the L2 cache. */
+static ag_status kb_time(kb_run *r, int backward, int reps, ag_tensor *flush, double *ms) {
+  kb_timed t = {r, backward};
+  return ag_bench_median_ms(r->be, kb_timed_launch, &t, 1, reps, flush, ms);
+}
+
+/* A device-to-device copy of all of `src` into `dst`. */
+typedef struct kb_copy {
+  ag_backend *be;
+  ag_tensor *src, *dst;
+} kb_copy;
+
+static ag_status kb_copy_run(void *ctx) {
+  const kb_copy *c = ctx;
+  return c->be->copy(c->be, ag_tensor_data(c->dst), ag_tensor_data(c->src),
+                     ag_tensor_nbytes(c->src), AG_COPY_D2D, NULL);
+}
+
 /* Device copy bandwidth (read + write), the roofline for memory-bound ops. */
 static ag_status kb_copy_bandwidth(ag_backend *be, int reps, double *gbps) {
   int64_t n = be->kind == AG_DEVICE_CUDA ? (int64_t)1 << 28 : (int64_t)1 << 25;
   ag_tensor *a = ag_tensor_new(be, AG_U8, 1, &n), *b = ag_tensor_new(be, AG_U8, 1, &n);
   ag_status st = a && b ? AG_OK : AG_ERR_OOM;
-  float *t = calloc((size_t)reps, sizeof *t);
-  void *e0 = NULL, *e1 = NULL;
-  if (st == AG_OK && !t) st = ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  kb_copy c = {be, a, b};
+  double ms = 0;
   if (st == AG_OK) st = be->memset(be, ag_tensor_data(a), 1, (size_t)n, NULL);
-  if (st == AG_OK) st = be->event_create(be, &e0, 1);
-  if (st == AG_OK) st = be->event_create(be, &e1, 1);
-  for (int k = 0; k < reps && st == AG_OK; k++) {
-    st = be->event_record(be, e0, NULL);
-    if (st == AG_OK)
-      st = be->copy(be, ag_tensor_data(b), ag_tensor_data(a), (size_t)n, AG_COPY_D2D, NULL);
-    if (st == AG_OK) st = be->event_record(be, e1, NULL);
-    if (st == AG_OK) st = be->event_elapsed_ms(be, e0, e1, &t[k]);
-  }
-  if (st == AG_OK) {
-    qsort(t, (size_t)reps, sizeof *t, kb_cmp);
-    *gbps = 2.0 * (double)n / (t[reps / 2] * 1e6);
-  }
-  if (e0) be->event_destroy(be, e0);
-  if (e1) be->event_destroy(be, e1);
-  free(t);
+  if (st == AG_OK) st = ag_bench_median_ms(be, kb_copy_run, &c, 0, reps, NULL, &ms);
+  if (st == AG_OK) *gbps = 2.0 * (double)n / (ms * 1e6);
   ag_tensor_free(a);
   ag_tensor_free(b);
   return st;

@@ -48,7 +48,7 @@ ag_tensor *ag_nn_conv2d(ag_graph *g, ag_params *p, const char *name, ag_tensor *
   const ag_init init = fan_in_uniform(cin * k * k);
   ag_tensor *w = ag_param(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 4, ws, init);
   ag_tensor *b = ag_param(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &cout, init);
-  const ag_conv2d_params cp = {{stride, stride}, {k / 2, k / 2}, {1, 1}, 1, 0};
+  const ag_conv2d_args cp = {{stride, stride}, {k / 2, k / 2}, {1, 1}, 1, 0};
   return ag_conv2d(g, x, w, b, &cp);
 }
 
@@ -60,7 +60,7 @@ ag_tensor *ag_nn_groupnorm(ag_graph *g, ag_params *p, const char *name, ag_tenso
       ag_param(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 1, &c, (ag_init){AG_INIT_ONES, 0});
   ag_tensor *b =
       ag_param(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &c, (ag_init){AG_INIT_ZEROS, 0});
-  return ag_groupnorm(g, x, w, b, groups, 1e-5f);
+  return ag_groupnorm(g, x, w, b, (ag_groupnorm_args){groups, 1e-5f});
 }
 
 ag_tensor *ag_nn_mlp(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t hidden) {
@@ -101,7 +101,7 @@ ag_tensor *ag_nn_attention(ag_graph *g, ag_params *p, const char *name, ag_tenso
       split_heads(g, ag_nn_linear(g, p, sub(n, sizeof n, name, "k"), ctx, c, 0, 1), heads);
   ag_tensor *v =
       split_heads(g, ag_nn_linear(g, p, sub(n, sizeof n, name, "v"), ctx, c, 0, 1), heads);
-  ag_tensor *o = merge_heads(g, ag_attention(g, q, k, v, 0.0f, causal));
+  ag_tensor *o = merge_heads(g, ag_attention(g, q, k, v, (ag_attention_args){.causal = causal}));
   return ag_nn_linear(g, p, sub(n, sizeof n, name, "out"), o, c, 0, 1);
 }
 

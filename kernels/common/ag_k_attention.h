@@ -47,17 +47,22 @@ typedef ag_status ag_attention_backward_kernel(ag_dtype dt, ag_attn_dims d, cons
                                                const void *o, const float *lse, const void *dout,
                                                const float *dlse, void *dq, void *dk, void *dv,
                                                void *stream);
+/* AG_OK when the kernels can run these dims (forward, or backward), else
+ * AG_ERR_UNSUPPORTED with the reason; asked when a graph is planned. */
+typedef ag_status ag_attention_supports_kernel(ag_dtype dt, ag_attn_dims d, int backward);
 
 /* The attention family's kernels on one backend (runtime/ops/bind_attention.c calls
  * through it). */
 typedef struct ag_attention_kernels {
   ag_attention_forward_kernel *attention_forward;
   ag_attention_backward_kernel *attention_backward;
+  ag_attention_supports_kernel *attention_supports; /* NULL: no limit beyond the op's */
 } ag_attention_kernels;
 
 ag_attention_forward_kernel ag_cpu_attention_forward, ag_cuda_attention_forward,
     ag_emu_attention_forward;
 ag_attention_backward_kernel ag_cpu_attention_backward, ag_cuda_attention_backward,
     ag_emu_attention_backward;
+ag_attention_supports_kernel ag_cuda_attention_supports, ag_emu_attention_supports;
 extern const ag_attention_kernels ag_cpu_attention_kernels, ag_cuda_attention_kernels,
     ag_emu_attention_kernels;

@@ -11,13 +11,17 @@
  *   fill:             y = v;   arange: y[i] = start + i * step. */
 #include "ag_activation.h"
 
-#define AG_UNARY_FN_LIST(X)                                                                        \
-  X(SCALE)                                                                                         \
-  X(EXP) X(LOG) X(SQRT) X(RSQRT) X(RELU) X(LEAKY_RELU) X(GELU) X(SILU) X(SIGMOID) X(TANH)          \
-      X(SOFTPLUS) X(TRUNC_EXP)
+/* Every unary function as X(ID, op name): the one list the kernel enum, the
+ * kernels' dispatch, the ops' shape inference and their bindings expand, so
+ * a new unary op is its formula below plus its entry here and in
+ * runtime/ops/elementwise.list (docs/ADDING_AN_OP.md). */
+#define AG_UNARY_FN_LIST(X)                                                                       \
+  X(SCALE, scale) X(EXP, exp) X(LOG, log) X(SQRT, sqrt) X(RSQRT, rsqrt) X(RELU, relu)             \
+  X(LEAKY_RELU, leaky_relu) X(GELU, gelu) X(SILU, silu) X(SIGMOID, sigmoid) X(TANH, tanh)         \
+  X(SOFTPLUS, softplus) X(TRUNC_EXP, trunc_exp)
 
 typedef enum ag_unary_fn {
-#define AG_UNARY_ENUM_(name) AG_UNARY_##name,
+#define AG_UNARY_ENUM_(name, op) AG_UNARY_##name,
   AG_UNARY_FN_LIST(AG_UNARY_ENUM_)
 #undef AG_UNARY_ENUM_
       AG_UNARY_COUNT

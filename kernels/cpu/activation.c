@@ -20,8 +20,8 @@ static ag_status check_unary(const char *name, ag_dtype dt, int fn) {
     for (int64_t i = 0; i < n; i++) expr;                                                         \
     break;                                                                                        \
   }
-#define AG_UNARY_FWD_(name) AG_UNARY_LOOP_(name, y[i] = ag_unary_eval(f, x[i], p))
-#define AG_UNARY_BWD_(name) AG_UNARY_LOOP_(name, gx[i] = g[i] * ag_unary_grad(f, x[i], p))
+#define AG_UNARY_FWD_(name, op) AG_UNARY_LOOP_(name, y[i] = ag_unary_eval(f, x[i], p))
+#define AG_UNARY_BWD_(name, op) AG_UNARY_LOOP_(name, gx[i] = g[i] * ag_unary_grad(f, x[i], p))
 // clang-format on
 
 static void unary_f32(int fn, float p, const float *x, float *y, int64_t n) {

@@ -42,23 +42,25 @@ static ag_status unknown_fn(const char *kernel, int fn) {
 extern "C" ag_status AG_CUDA_SYM(unary)(ag_dtype dt, int fn, float p, const void *x, void *y,
                                         int64_t n, void *stream) {
   switch (fn) {
-#define AG_UNARY_CASE_(name)                                                                      \
-  case AG_UNARY_##name: return launch_unary(ag_unary_op<AG_UNARY_##name>{p}, dt, x, y, n, stream);
+#define AG_UNARY_CASE_(name, op)                                                                   \
+  case AG_UNARY_##name:                                                                            \
+    return launch_unary(ag_unary_op<AG_UNARY_##name>{p}, dt, x, y, n, stream);
     AG_UNARY_FN_LIST(AG_UNARY_CASE_)
 #undef AG_UNARY_CASE_
-  default: return unknown_fn("unary", fn);
+    default:
+      return unknown_fn("unary", fn);
   }
 }
 
 extern "C" ag_status AG_CUDA_SYM(unary_backward)(ag_dtype dt, int fn, float p, const void *x,
-                                                 const void *g, void *gx, int64_t n,
-                                                 void *stream) {
+                                                 const void *g, void *gx, int64_t n, void *stream) {
   switch (fn) {
-#define AG_UNARY_CASE_(name)                                                                      \
-  case AG_UNARY_##name:                                                                           \
+#define AG_UNARY_CASE_(name, op)                                                                   \
+  case AG_UNARY_##name:                                                                            \
     return launch_unary_grad(ag_unary_grad_op<AG_UNARY_##name>{p}, dt, x, g, gx, n, stream);
     AG_UNARY_FN_LIST(AG_UNARY_CASE_)
 #undef AG_UNARY_CASE_
-  default: return unknown_fn("unary_backward", fn);
+    default:
+      return unknown_fn("unary_backward", fn);
   }
 }

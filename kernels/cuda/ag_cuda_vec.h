@@ -53,8 +53,9 @@ static __global__ void ag_vec_map2_kernel(F f, const T *__restrict__ a, const T 
     y[i] = ag_from_f32<T>(f(ag_to_f32(a[i]), ag_to_f32(b[i])));
 }
 
-/* The launches: one thread per vector or tail element, capped by
- * ag_ew_blocks; the caller reads the status (AG_LAUNCH_STATUS). */
+/* Launch the maps: vectors only where every pointer is 16-byte aligned, a
+ * grid sized for the vectors plus the tail. The caller takes the launch
+ * status (ag_dispatch_float does). */
 template <typename T, typename F>
 static void ag_vec_map1(F f, const T *x, T *y, int64_t n, void *stream) {
   const int64_t V = 16 / sizeof(T);

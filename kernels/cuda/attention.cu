@@ -37,6 +37,7 @@
 #endif
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include <initializer_list>
 #include <type_traits>
@@ -506,14 +507,24 @@ template <class T, int D> void launch_bwd(const ag_attn_dims &d, const BwdArgs &
 
 bool misaligned(const void *p) { return p && (uintptr_t)p % 16 != 0; }
 
+/* The shapes the kernels cannot run, as a reason in buf; NULL when none.
+ * Shared by the launchers and the plan-time attention_supports. */
+const char *unsupported_dims(const ag_attn_dims &d, char *buf, size_t size) {
+  if (d.dim != 32 && d.dim != 64 && d.dim != 128)
+    snprintf(buf, size, "head dim %lld (32, 64 or 128 supported)", (long long)d.dim);
+  else if (d.batch * d.heads > 65535)
+    snprintf(buf, size, "batch * heads = %lld exceeds 65535 (the grid's y limit)",
+             (long long)(d.batch * d.heads));
+  else
+    return nullptr;
+  return buf;
+}
+
 /* What the kernels assume beyond the op's checks. */
 ag_status check_dims(const char *what, const ag_attn_dims &d, std::initializer_list<const void *> ptrs) {
-  if (d.dim != 32 && d.dim != 64 && d.dim != 128)
-    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: head dim %lld (32, 64 or 128 supported)",
-                        what, (long long)d.dim);
-  if (d.batch * d.heads > 65535)
-    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: batch * heads = %lld exceeds 65535",
-                        what, (long long)(d.batch * d.heads));
+  char reason[96];
+  if (unsupported_dims(d, reason, sizeof reason))
+    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: %s", what, reason);
   for (const void *p : ptrs)
     if (misaligned(p))
       return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: tensor data must be 16-byte aligned",
@@ -530,7 +541,47 @@ template <class F> void dispatch_dim(int64_t dim, F &&f) {
   }
 }
 
+/* The most dynamic shared memory a block may opt in to on this device. */
+long long smem_optin_limit() {
+#ifdef AG_CUDA_EMU
+  return 227 * 1024; /* the emulator's limit, kMaxDynamicSmem in kernels/emu/emu.cpp */
+#else
+  int dev = 0, bytes = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+    return -1; /* unknown: the launch will report it */
+  return bytes;
+#endif
+}
+
+/* The largest dynamic shared memory the forward (or backward) launches. */
+template <class T, int D> size_t smem_need(int backward) {
+  if (!backward) return fwd_smem<T, D>();
+  return bwd_kv_smem<T, D>() > bwd_q_smem<T, D>() ? bwd_kv_smem<T, D>() : bwd_q_smem<T, D>();
+}
+
 } /* namespace */
+
+extern "C" ag_status AG_CUDA_SYM(attention_supports)(ag_dtype dt, ag_attn_dims d, int backward) {
+  char reason[96];
+  if (unsupported_dims(d, reason, sizeof reason))
+    return ag_set_error(AG_ERR_UNSUPPORTED, "%s", reason);
+  /* Not ag_dispatch_float: it reads (and clears) the launch error state. The
+   * op's inference admits only float dtypes. */
+  size_t need = 0;
+  dispatch_dim(d.dim, [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    need = dt == AG_F32   ? smem_need<float, D>(backward)
+           : dt == AG_F16 ? smem_need<__half, D>(backward)
+                          : smem_need<__nv_bfloat16, D>(backward);
+  });
+  const long long limit = smem_optin_limit();
+  if (limit >= 0 && (long long)need > limit)
+    return ag_set_error(AG_ERR_UNSUPPORTED,
+                        "%s needs %zu bytes of shared memory per block, the device allows %lld",
+                        backward ? "the backward" : "the forward", need, limit);
+  return AG_OK;
+}
 
 extern "C" ag_status AG_CUDA_SYM(attention_forward)(ag_dtype dt, ag_attn_dims d, const void *q,
                                                      const void *k, const void *v,
@@ -564,4 +615,5 @@ extern "C" ag_status AG_CUDA_SYM(attention_backward)(ag_dtype dt, ag_attn_dims d
 extern "C" const ag_attention_kernels AG_CUDA_SYM(attention_kernels) = {
     .attention_forward = AG_CUDA_SYM(attention_forward),
     .attention_backward = AG_CUDA_SYM(attention_backward),
+    .attention_supports = AG_CUDA_SYM(attention_supports),
 };

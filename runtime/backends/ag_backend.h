@@ -1,6 +1,8 @@
-/* ag_backend.h - one vtable per device kind. A backend owns memory (through
- * its caching allocator), copies, streams/events, synchronisation and an op
- * table. Backends live in a registry, the only global mutable state of the
+/* ag_backend.h - the main header of runtime/backends/, which owns the device
+ * kinds (cpu, cuda, emu), their registry, the caching allocator and the
+ * backend smoke check. One vtable per device kind: a backend owns memory
+ * (through its caching allocator), copies, streams/events, synchronisation,
+ * its kernel table and its library handles. Backends live in a registry, the only global mutable state of the
  * runtime: "cpu" is always present, "cuda:N" is added when selected and a
  * device answers, and tests may register more (the CUDA emulator, "emu"). */
 #ifndef AG_BACKEND_H

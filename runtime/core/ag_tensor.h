@@ -1,4 +1,6 @@
-/* ag_tensor.h - n-d arrays (up to 4 dims) living in a backend's memory.
+/* ag_tensor.h - the main header of runtime/core/, which owns tensors, shapes
+ * and the build facts (ag_info.h); it sits on the backends and below
+ * everything else. n-d arrays (up to 4 dims) living in a backend's memory.
  * Storage is a reference-counted buffer; views (slice, reshape, permute)
  * share it and only change shape, strides and offset. */
 #ifndef AG_TENSOR_H

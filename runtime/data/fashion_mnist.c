@@ -141,7 +141,8 @@ ag_fashion_mnist_opts ag_fashion_mnist_default_opts(void) {
   return (ag_fashion_mnist_opts){.norm = AG_PIXEL_UNIT, .mean = 0.0f, .std = 1.0f};
 }
 
-/* A context over `raw` (not yet pointing at it: `owned` may still move). */
+/* A context reading `raw`; ag_fashion_mnist_open then moves the data into
+ * `owned` and points `raw` there. */
 static ag_status fmnist_ctx_new(const ag_mnist *raw, const ag_fashion_mnist_opts *opts,
                                 fmnist **out) {
   *out = NULL;

@@ -1,7 +1,11 @@
-/* ag_graph.h - recorded computation. Ops added to a graph are checked and
+/* ag_graph.h - the main header of runtime/graph/, which owns recorded
+ * computation: graphs and their values, views (reshape, permute), autograd,
+ * and named parameter sets (ag_params.h). Op builders live with their
+ * families (runtime/ops/<family>.h) and record through ag_graph_op.
+ * Recorded computation: Ops added to a graph are checked and
  * recorded, not run: `y = ag_matmul(g, a, b)` appends a node whose output y
  * has a shape and dtype but no memory until the graph is planned by the
- * scheduler (runtime/ag_sched.h). A graph is built once and run many times.
+ * scheduler (runtime/sched/ag_sched.h). A graph is built once and run many times.
  *
  * Values are ag_tensor pointers owned by the graph. Leaves come in three
  * kinds, all resident (they keep their memory for the life of the graph):
@@ -99,69 +103,17 @@ ag_tensor *ag_graph_param_at(const ag_graph *g, int i);
  * defines them; the outputs are created from the op's shape inference and
  * returned through `outs` (n_out of them). Returns out 0. */
 ag_tensor *ag_graph_op(ag_graph *g, ag_op op, const ag_op_call *call, ag_tensor **outs);
+/* Records an op without inputs (a fill): its one output takes dtype `dt`
+ * and the given shape, which the op's inference checks. Returns it. */
+ag_tensor *ag_graph_source(ag_graph *g, ag_op op, const ag_op_call *call, ag_dtype dt, int ndim,
+                           const int64_t *shape);
 
 /* ---- builders, one per op or common composition -------------------------- */
 
-ag_tensor *ag_add(ag_graph *g, ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_sub(ag_graph *g, ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_mul(ag_graph *g, ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_div(ag_graph *g, ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_scale(ag_graph *g, ag_tensor *x, float s);
-/* Any parameterless unary op (AG_OP_RELU, AG_OP_GELU, AG_OP_EXP, ...). */
-ag_tensor *ag_unary(ag_graph *g, ag_op op, ag_tensor *x);
-ag_tensor *ag_relu(ag_graph *g, ag_tensor *x);
-ag_tensor *ag_gelu(ag_graph *g, ag_tensor *x);
-ag_tensor *ag_silu(ag_graph *g, ag_tensor *x);
-ag_tensor *ag_leaky_relu(ag_graph *g, ag_tensor *x, float slope);
-ag_tensor *ag_cast(ag_graph *g, ag_tensor *x, ag_dtype dt);
-/* A tensor of the given shape filled with `value`. */
-ag_tensor *ag_full(ag_graph *g, ag_dtype dt, int ndim, const int64_t *shape, float value);
-
-/* Reductions over one axis (negative counts from the end). */
-ag_tensor *ag_sum(ag_graph *g, ag_tensor *x, int axis, int keepdim);
-ag_tensor *ag_mean(ag_graph *g, ag_tensor *x, int axis, int keepdim);
-/* The mean of every element, as a [1] tensor. */
-ag_tensor *ag_mean_all(ag_graph *g, ag_tensor *x);
-
-/* Views and layout. reshape is a view (no node); permute writes a
- * contiguous copy; split and concat work along one axis. */
+/* Views. reshape is a view (no node); permute writes a contiguous copy.
+ * The other builders live with their op families (runtime/ops/<family>.h). */
 ag_tensor *ag_reshape(ag_graph *g, ag_tensor *x, int ndim, const int64_t *shape);
 ag_tensor *ag_permute(ag_graph *g, ag_tensor *x, const int *perm);
-ag_tensor *ag_concat(ag_graph *g, ag_tensor *a, ag_tensor *b, int axis);
-ag_status ag_split(ag_graph *g, ag_tensor *x, int axis, int64_t at, ag_tensor **y0, ag_tensor **y1);
-ag_tensor *ag_gather(ag_graph *g, ag_tensor *x, ag_tensor *idx, int axis);
-ag_tensor *ag_embedding(ag_graph *g, ag_tensor *table, ag_tensor *ids);
-
-/* y = act(op(a) @ op(b)); see ag_matmul_opts. */
-ag_tensor *ag_matmul(ag_graph *g, ag_tensor *a, ag_tensor *b);
-ag_tensor *ag_matmul_ex(ag_graph *g, ag_tensor *a, ag_tensor *b, ag_tensor *bias,
-                        ag_matmul_opts opts);
-/* A dense layer in PyTorch's layout: y = act(x @ w^T + bias), w [out, in],
- * bias [out] or NULL; act is an AG_MATMUL_EPI_* epilogue. */
-ag_tensor *ag_linear(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *bias, int act);
-
-ag_tensor *ag_conv2d(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *bias,
-                     const ag_conv2d_params *p);
-ag_tensor *ag_conv_transpose2d(ag_graph *g, ag_tensor *x, ag_tensor *w, const ag_conv2d_params *p);
-ag_tensor *ag_avgpool2d(ag_graph *g, ag_tensor *x, int k);
-ag_tensor *ag_upsample_nearest2x(ag_graph *g, ag_tensor *x);
-
-ag_tensor *ag_layernorm(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *b, float eps);
-ag_tensor *ag_rmsnorm(ag_graph *g, ag_tensor *x, ag_tensor *w, float eps);
-ag_tensor *ag_groupnorm(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *b, int groups,
-                        float eps);
-
-/* softmax(scale * x) over the last dim (scale 0 means 1). */
-ag_tensor *ag_softmax(ag_graph *g, ag_tensor *x, float scale, int causal);
-ag_tensor *ag_log_softmax(ag_graph *g, ag_tensor *x);
-/* Mean softmax cross-entropy of logits [N, C] against i32 targets [N], [1]. */
-ag_tensor *ag_cross_entropy(ag_graph *g, ag_tensor *logits, ag_tensor *targets);
-ag_tensor *ag_mse_loss(ag_graph *g, ag_tensor *a, ag_tensor *b);
-
-/* Multi-head attention on q [B,H,Tq,D], k and v [B,H,Tk,D]; scale 0 means
- * 1/sqrt(D). */
-ag_tensor *ag_attention(ag_graph *g, ag_tensor *q, ag_tensor *k, ag_tensor *v, float scale,
-                        int causal);
 
 #ifdef __cplusplus
 }

@@ -104,11 +104,14 @@ static ag_status op_backward(ag_graph *g, ag_op op, const ag_op_call *fwd, ag_te
 static ag_status matmul_act_backward(ag_graph *g, const ag_node *node, ag_tensor *gy,
                                      const char *need_in) {
   ag_op_call plain = node->call;
-  plain.i[2] = AG_MATMUL_EPI_NONE;
+  ag_matmul_args args = ag_matmul_args_decode(&node->call);
+  const int epilogue = args.epilogue;
+  args.epilogue = AG_MATMUL_EPI_NONE;
+  ag_matmul_args_encode(&plain, &args);
   memset(plain.out, 0, sizeof plain.out);
   ag_tensor *z = ag_graph_op(g, node->op, &plain, NULL);
   if (!z) return g->status;
-  const ag_op act = node->call.i[2] == AG_MATMUL_EPI_RELU ? AG_OP_RELU : AG_OP_GELU;
+  const ag_op act = epilogue == AG_MATMUL_EPI_RELU ? AG_OP_RELU : AG_OP_GELU;
   const ag_op_call act_call = {.in = {z}, .out = {node->call.out[0]}};
   ag_tensor *gz = NULL;
   const char need_z = 1;
@@ -138,7 +141,8 @@ static ag_status node_backward(ag_graph *g, const ag_node *node, const char *nee
     gouts[0] = ag_full(g, y->dtype, y->ndim, y->shape, 0.0f);
     if (!gouts[0]) return g->status;
   }
-  if ((node->op == AG_OP_MATMUL || node->op == AG_OP_MATMUL_BIAS) && node->call.i[2])
+  if ((node->op == AG_OP_MATMUL || node->op == AG_OP_MATMUL_BIAS) &&
+      ag_matmul_args_decode(&node->call).epilogue)
     return matmul_act_backward(g, node, gouts[0], need_in);
   return op_backward(g, node->op, &node->call, gouts, need_in);
 }

@@ -233,7 +233,8 @@ ag_tensor *ag_graph_op(ag_graph *g, ag_op op, const ag_op_call *call, ag_tensor 
   if (g->status) return NULL;
   if (!info) return ag_graph_fail(g, AG_ERR_INVALID, "graph: unknown op %d", (int)op), NULL;
   if (info->n_in == 0)
-    return ag_graph_fail(g, AG_ERR_INVALID, "graph: %s takes no inputs; use ag_full", info->name),
+    return ag_graph_fail(g, AG_ERR_INVALID, "graph: %s takes no inputs; use ag_graph_source",
+                         info->name),
            NULL;
   if (check_inputs(g, info->name, call, info->n_in)) return NULL;
   if (ag_op_infer(op, call, shapes) != AG_OK) return fail_last(g, AG_ERR_INVALID), NULL;
@@ -244,16 +245,28 @@ ag_tensor *ag_graph_op(ag_graph *g, ag_op op, const ag_op_call *call, ag_tensor 
   return outs[0];
 }
 
-ag_tensor *ag_full(ag_graph *g, ag_dtype dt, int ndim, const int64_t *shape, float value) {
+ag_tensor *ag_graph_source(ag_graph *g, ag_op op, const ag_op_call *call, ag_dtype dt, int ndim,
+                           const int64_t *shape) {
+  const ag_op_info *info = ag_op_get_info(op);
   if (g->status) return NULL;
-  ag_shape s = {dt, ndim, {0}};
+  if (!info || info->n_in != 0 || info->n_out != 1)
+    return ag_graph_fail(g, AG_ERR_INVALID, "graph: op %d is not a fill", (int)op), NULL;
   if (ndim < 0 || ndim > AG_MAX_DIMS)
-    return ag_graph_fail(g, AG_ERR_INVALID, "fill: %d dims (0..%d supported)", ndim, AG_MAX_DIMS),
+    return ag_graph_fail(g, AG_ERR_INVALID, "%s: %d dims (0..%d supported)", info->name, ndim,
+                         AG_MAX_DIMS),
            NULL;
-  memcpy(s.dims, shape, sizeof(int64_t) * (size_t)ndim);
+  /* The op's inference checks the output it is given; a stand-in carries
+   * the requested dtype and shape. */
+  ag_tensor stand_in = {.dtype = dt, .ndim = ndim};
+  memcpy(stand_in.shape, shape, sizeof(int64_t) * (size_t)ndim);
+  ag_op_call c = *call;
+  memset(c.out, 0, sizeof c.out);
+  c.out[0] = &stand_in;
+  ag_shape s;
+  if (ag_op_infer(op, &c, &s) != AG_OK) return fail_last(g, AG_ERR_INVALID), NULL;
+  c.out[0] = NULL;
   ag_tensor *y = NULL;
-  ag_op_call c = {.f = {value}};
-  return ag_graph_record(g, AG_NODE_FORWARD, AG_OP_FILL, &c, &s, 1, &y) ? y : NULL;
+  return ag_graph_record(g, AG_NODE_FORWARD, op, &c, &s, 1, &y) ? y : NULL;
 }
 
 /* A view node: out[0] shares in[0]'s memory with the given shape and

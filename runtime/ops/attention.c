@@ -1,5 +1,16 @@
-/* Attention ops: shape inference and eager API. */
+/* Attention ops: arguments, shape inference and graph builders. */
 #include "ops_internal.h"
+#include "runtime/graph/ag_graph.h"
+
+/* Slots: f[0] scale, i[0] causal. */
+void ag_attention_args_encode(ag_op_call *c, const ag_attention_args *a) {
+  c->f[0] = a->scale;
+  c->i[0] = a->causal;
+}
+
+ag_attention_args ag_attention_args_decode(const ag_op_call *c) {
+  return (ag_attention_args){c->f[0], (int)c->i[0]};
+}
 
 static ag_status require_4d(const char *op, const char *role, const ag_tensor *t) {
   char d[64];
@@ -20,12 +31,12 @@ static ag_status infer_attention(const char *op, const ag_op_call *c, ag_shape *
     return ag_op_error_shapes(op, "q and k disagree in dtype, batch, heads or head dim", q, k);
   if (q->shape[3] < 1 || k->shape[2] < 1)
     return ag_op_error_shapes(op, "head dim and key length must be positive", q, k);
-  if (c->f[0] < 0 || c->f[0] != c->f[0])
+  const ag_attention_args a = ag_attention_args_decode(c);
+  if (a.scale < 0 || a.scale != a.scale)
     return ag_set_error(AG_ERR_INVALID, "%s: scale %g must be >= 0 (0: 1/sqrt(D))", op,
-                        (double)c->f[0]);
-  if (c->i[0] != 0 && c->i[0] != 1)
-    return ag_set_error(AG_ERR_INVALID, "%s: causal flag %lld must be 0 or 1", op,
-                        (long long)c->i[0]);
+                        (double)a.scale);
+  if (a.causal != 0 && a.causal != 1)
+    return ag_set_error(AG_ERR_INVALID, "%s: causal flag %d must be 0 or 1", op, a.causal);
   out[0] = ag_shape_of(q);
   out[1] = (ag_shape){AG_F32, 3, {q->shape[0], q->shape[1], q->shape[2]}};
   return AG_OK;
@@ -45,16 +56,16 @@ ag_status ag_infer_attention_padded(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-ag_status ag_eager_attention(ag_tensor *o, ag_tensor *lse, const ag_tensor *q, const ag_tensor *k,
-                             const ag_tensor *v, float scale, int causal) {
-  return ag_op_eager(AG_OP_ATTENTION, &(ag_op_call){.in = {q, k, v}, .out = {o, lse},
-                                                    .f = {scale}, .i = {causal}});
+ag_tensor *ag_attention(ag_graph *g, ag_tensor *q, ag_tensor *k, ag_tensor *v,
+                        ag_attention_args args) {
+  ag_op_call c = {.in = {q, k, v}};
+  ag_attention_args_encode(&c, &args);
+  return ag_graph_op(g, AG_OP_ATTENTION, &c, NULL);
 }
 
-ag_status ag_eager_attention_padded(ag_tensor *o, ag_tensor *lse, const ag_tensor *q,
-                                    const ag_tensor *k, const ag_tensor *v, const ag_tensor *kv_len,
-                                    float scale, int causal) {
-  return ag_op_eager(AG_OP_ATTENTION_PADDED, &(ag_op_call){.in = {q, k, v, kv_len},
-                                                           .out = {o, lse}, .f = {scale},
-                                                           .i = {causal}});
+ag_tensor *ag_attention_padded(ag_graph *g, ag_tensor *q, ag_tensor *k, ag_tensor *v,
+                               ag_tensor *kv_len, ag_attention_args args) {
+  ag_op_call c = {.in = {q, k, v, kv_len}};
+  ag_attention_args_encode(&c, &args);
+  return ag_graph_op(g, AG_OP_ATTENTION_PADDED, &c, NULL);
 }

@@ -10,8 +10,9 @@ static const ag_attention_kernels *kernels(const ag_op_call *c) {
 /* Dimensions of a call whose in[0..2] are q, k, v; scale 0 means 1/sqrt(D). */
 static ag_attn_dims attn_dims(const ag_op_call *c) {
   const ag_tensor *q = c->in[0];
-  ag_attn_dims d = {q->shape[0], q->shape[1],  q->shape[2], c->in[1]->shape[2],
-                    q->shape[3], (int)c->i[0], c->f[0]};
+  const ag_attention_args a = ag_attention_args_decode(c);
+  ag_attn_dims d = {q->shape[0], q->shape[1], q->shape[2], c->in[1]->shape[2],
+                    q->shape[3], a.causal,    a.scale};
   if (d.scale == 0.0f) d.scale = 1.0f / sqrtf((float)d.dim);
   return d;
 }
@@ -43,6 +44,15 @@ static ag_status attention_padded_bwd(const ag_op_call *c) {
   return attn_backward(c, 4, (const int32_t *)ag_in_data(c, 3));
 }
 
-const ag_op_binding ag_bind_attention = {.forward = attention_fwd, .backward = attention_bwd};
+/* Asks the backend's kernels for their shape limits (the fused CUDA kernel
+ * runs only some head dims), so a graph fails when planned, not mid-run. */
+static ag_status attention_supports(const ag_op_call *c, int backward) {
+  ag_attention_supports_kernel *supports = kernels(c)->attention_supports;
+  return supports ? supports(ag_call_dtype(c), attn_dims(c), backward) : AG_OK;
+}
+
+const ag_op_binding ag_bind_attention = {
+    .forward = attention_fwd, .backward = attention_bwd, .supports = attention_supports};
 const ag_op_binding ag_bind_attention_padded = {.forward = attention_padded_fwd,
-                                                .backward = attention_padded_bwd};
+                                                .backward = attention_padded_bwd,
+                                                .supports = attention_supports};

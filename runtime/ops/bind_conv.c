@@ -7,12 +7,11 @@
 
 static const ag_conv_kernels *kernels(const ag_op_call *c) { return c->be->kernels->conv; }
 
-static int64_t conv_or_one(int64_t v) { return v == 0 ? 1 : v; }
-
 /* The geometry of the convolution from `in` [n, cin, h, w] to `out`
- * [n, cout, oh, ow] with kernel `w`, read from the call's i[]. */
+ * [n, cout, oh, ow] with kernel `w`, from the call's arguments. */
 static ag_conv2d_geom conv_geom(const ag_op_call *c, const ag_tensor *in, const ag_tensor *out,
                                 const ag_tensor *w) {
+  const ag_conv2d_args a = ag_conv2d_args_decode(c);
   ag_conv2d_geom g = {.n = in->shape[0],
                       .cin = in->shape[1],
                       .h = in->shape[2],
@@ -22,13 +21,13 @@ static ag_conv2d_geom conv_geom(const ag_op_call *c, const ag_tensor *in, const 
                       .kw = w->shape[3],
                       .oh = out->shape[2],
                       .ow = out->shape[3],
-                      .stride_h = conv_or_one(c->i[0]),
-                      .stride_w = conv_or_one(c->i[1]),
-                      .pad_h = c->i[2],
-                      .pad_w = c->i[3],
-                      .dil_h = conv_or_one(c->i[4]),
-                      .dil_w = conv_or_one(c->i[5]),
-                      .groups = conv_or_one(c->i[6])};
+                      .stride_h = a.stride[0],
+                      .stride_w = a.stride[1],
+                      .pad_h = a.padding[0],
+                      .pad_w = a.padding[1],
+                      .dil_h = a.dilation[0],
+                      .dil_w = a.dilation[1],
+                      .groups = a.groups};
   return g;
 }
 
@@ -101,14 +100,15 @@ static ag_status upsample_nearest2x_bwd(const ag_op_call *c) {
 }
 
 static ag_pool2d_geom pool_geom(const ag_op_call *c, const ag_tensor *x, const ag_tensor *y) {
+  const ag_pool2d_args a = ag_pool2d_args_decode(c);
   ag_pool2d_geom p = {.nc = x->shape[0] * x->shape[1],
                       .h = x->shape[2],
                       .w = x->shape[3],
                       .oh = y->shape[2],
                       .ow = y->shape[3],
-                      .k = c->i[0],
-                      .stride = c->i[1] ? c->i[1] : c->i[0],
-                      .pad = c->i[2]};
+                      .k = a.kernel,
+                      .stride = a.stride,
+                      .pad = a.padding};
   return p;
 }
 

@@ -5,13 +5,6 @@ static const ag_elementwise_kernels *kernels(const ag_op_call *c) {
   return c->be->kernels->elementwise;
 }
 
-/* Unary ops: the op id and its kernel function share a name. */
-#define AG_EW_UNARY_OPS(U)                                                                         \
-  U(SCALE, scale)                                                                                  \
-  U(EXP, exp) U(LOG, log) U(SQRT, sqrt) U(RSQRT, rsqrt) U(RELU, relu) U(LEAKY_RELU, leaky_relu)    \
-      U(GELU, gelu) U(SILU, silu) U(SIGMOID, sigmoid) U(TANH, tanh) U(SOFTPLUS, softplus)          \
-          U(TRUNC_EXP, trunc_exp)
-
 #define AG_EW_BINARY_OPS(B) B(ADD, add) B(SUB, sub) B(MUL, mul) B(DIV, div)
 
 /* The broadcast of a and b onto y (right-aligned). Size-1 output dims are
@@ -62,16 +55,16 @@ static ag_status ew_binary_bwd(const ag_op_call *c, int fn) {
   return AG_OK;
 }
 
-/* f[0] is the parameter of SCALE and LEAKY_RELU; the others ignore it. */
+/* The parameter is SCALE's and LEAKY_RELU's; the others ignore it. */
 static ag_status ew_unary_fwd(const ag_op_call *c, int fn) {
-  return kernels(c)->unary(ag_call_dtype(c), fn, c->f[0], ag_in_data(c, 0), ag_out_data(c, 0),
+  return kernels(c)->unary(ag_call_dtype(c), fn, ag_unary_args_decode(c).param, ag_in_data(c, 0), ag_out_data(c, 0),
                            ag_tensor_numel(c->out[0]), c->stream);
 }
 
 /* in: x, y, g. */
 static ag_status ew_unary_bwd(const ag_op_call *c, int fn) {
   if (!c->out[0]) return AG_OK;
-  return kernels(c)->unary_backward(ag_call_dtype(c), fn, c->f[0], ag_in_data(c, 0),
+  return kernels(c)->unary_backward(ag_call_dtype(c), fn, ag_unary_args_decode(c).param, ag_in_data(c, 0),
                                     ag_in_data(c, 2), ag_out_data(c, 0), ag_tensor_numel(c->in[0]),
                                     c->stream);
 }
@@ -84,7 +77,7 @@ static ag_status ew_unary_bwd(const ag_op_call *c, int fn) {
     return ew_binary_fwd(c, AG_BINARY_##ID);                                                       \
   }                                                                                                \
   static ag_status ew_##name##_bwd(const ag_op_call *c) { return ew_binary_bwd(c, AG_BINARY_##ID); }
-AG_EW_UNARY_OPS(AG_EW_UNARY_FNS)
+AG_UNARY_FN_LIST(AG_EW_UNARY_FNS)
 AG_EW_BINARY_OPS(AG_EW_BINARY_FNS)
 #undef AG_EW_UNARY_FNS
 #undef AG_EW_BINARY_FNS
@@ -106,12 +99,13 @@ static ag_status ew_cast_bwd(const ag_op_call *c) {
 }
 
 static ag_status ew_fill_fwd(const ag_op_call *c) {
-  return kernels(c)->fill(c->out[0]->dtype, c->f[0], ag_out_data(c, 0), ag_tensor_numel(c->out[0]),
+  return kernels(c)->fill(c->out[0]->dtype, ag_fill_args_decode(c).value, ag_out_data(c, 0), ag_tensor_numel(c->out[0]),
                           c->stream);
 }
 
 static ag_status ew_arange_fwd(const ag_op_call *c) {
-  return kernels(c)->arange(c->out[0]->dtype, c->f[0], c->f[1], ag_out_data(c, 0),
+  const ag_arange_args a = ag_arange_args_decode(c);
+  return kernels(c)->arange(c->out[0]->dtype, a.start, a.step, ag_out_data(c, 0),
                             ag_tensor_numel(c->out[0]), c->stream);
 }
 
@@ -130,7 +124,7 @@ static ag_status ew_unary_supports(const ag_op_call *c, int backward) {
       .forward = ew_##name##_fwd, .backward = ew_##name##_bwd, .supports = ew_unary_supports};
 #define AG_EW_BINARY_BINDING(ID, name)                                                            \
   const ag_op_binding ag_bind_##name = {.forward = ew_##name##_fwd, .backward = ew_##name##_bwd};
-AG_EW_UNARY_OPS(AG_EW_UNARY_BINDING)
+AG_UNARY_FN_LIST(AG_EW_UNARY_BINDING)
 AG_EW_BINARY_OPS(AG_EW_BINARY_BINDING)
 #undef AG_EW_UNARY_BINDING
 #undef AG_EW_BINARY_BINDING

@@ -30,10 +30,10 @@ static ag_status embedding_supports(const ag_op_call *c, int backward) {
 }
 
 static ag_status timestep_embedding_fwd(const ag_op_call *c) {
-  float max_period = c->f[0] > 0 ? c->f[0] : AG_TIMESTEP_MAX_PERIOD;
+  const ag_timestep_embedding_args a = ag_timestep_embedding_args_decode(c);
   return kernels(c)->timestep_embedding(ag_call_dtype(c), ag_in_data(c, 0), ag_out_data(c, 0),
-                                        c->in[0]->shape[0], c->i[0], (int)c->i[1], max_period,
-                                        c->f[1], c->stream);
+                                        c->in[0]->shape[0], a.dim, a.flip_sin_to_cos,
+                                        a.max_period, a.downscale_freq_shift, c->stream);
 }
 
 const ag_op_binding ag_bind_embedding = {.forward = embedding_fwd, .backward = embedding_bwd,

@@ -19,7 +19,7 @@ static ag_status contiguous_fwd(const ag_op_call *c) {
                                   ag_out_data(c, 0), c->stream);
 }
 
-/* t viewed as [outer, n, inner] around axis i[0] (validated by inference). */
+/* t viewed as [outer, n, inner] around an axis (validated by inference). */
 typedef struct axis_view {
   int64_t outer, n, inner;
 } axis_view;
@@ -47,24 +47,27 @@ static ag_status slab_from(const ag_op_call *c, const void *whole, axis_view wv,
 }
 
 static ag_status concat_fwd(const ag_op_call *c) {
-  axis_view a = axis_view_of(c->in[0], c->i[0]), b = axis_view_of(c->in[1], c->i[0]);
-  axis_view y = axis_view_of(c->out[0], c->i[0]);
+  const int axis = ag_axis_args_decode(c).axis;
+  axis_view a = axis_view_of(c->in[0], axis), b = axis_view_of(c->in[1], axis);
+  axis_view y = axis_view_of(c->out[0], axis);
   AG_TRY(slab_into(c, ag_in_data(c, 0), a, ag_out_data(c, 0), y, 0));
   return slab_into(c, ag_in_data(c, 1), b, ag_out_data(c, 0), y, a.n);
 }
 
 /* in = {a, b, y, gy}; out = {ga, gb}: each gradient is its slab of gy. */
 static ag_status concat_bwd(const ag_op_call *c) {
-  axis_view a = axis_view_of(c->in[0], c->i[0]), b = axis_view_of(c->in[1], c->i[0]);
-  axis_view y = axis_view_of(c->in[3], c->i[0]);
+  const int axis = ag_axis_args_decode(c).axis;
+  axis_view a = axis_view_of(c->in[0], axis), b = axis_view_of(c->in[1], axis);
+  axis_view y = axis_view_of(c->in[3], axis);
   if (c->out[0]) AG_TRY(slab_from(c, ag_in_data(c, 3), y, 0, ag_out_data(c, 0), a));
   if (c->out[1]) AG_TRY(slab_from(c, ag_in_data(c, 3), y, a.n, ag_out_data(c, 1), b));
   return AG_OK;
 }
 
 static ag_status split_fwd(const ag_op_call *c) {
-  axis_view x = axis_view_of(c->in[0], c->i[0]);
-  axis_view y0 = axis_view_of(c->out[0], c->i[0]), y1 = axis_view_of(c->out[1], c->i[0]);
+  const int axis = ag_split_args_decode(c).axis;
+  axis_view x = axis_view_of(c->in[0], axis);
+  axis_view y0 = axis_view_of(c->out[0], axis), y1 = axis_view_of(c->out[1], axis);
   AG_TRY(slab_from(c, ag_in_data(c, 0), x, 0, ag_out_data(c, 0), y0));
   return slab_from(c, ag_in_data(c, 0), x, y0.n, ag_out_data(c, 1), y1);
 }
@@ -73,14 +76,15 @@ static ag_status split_fwd(const ag_op_call *c) {
  * standing for zeros. */
 static ag_status split_bwd(const ag_op_call *c) {
   if (!c->out[0]) return AG_OK;
-  axis_view x = axis_view_of(c->in[0], c->i[0]);
-  axis_view y0 = axis_view_of(c->in[1], c->i[0]), y1 = axis_view_of(c->in[2], c->i[0]);
+  const int axis = ag_split_args_decode(c).axis;
+  axis_view x = axis_view_of(c->in[0], axis);
+  axis_view y0 = axis_view_of(c->in[1], axis), y1 = axis_view_of(c->in[2], axis);
   AG_TRY(slab_into(c, c->in[3] ? ag_in_data(c, 3) : NULL, y0, ag_out_data(c, 0), x, 0));
   return slab_into(c, c->in[4] ? ag_in_data(c, 4) : NULL, y1, ag_out_data(c, 0), x, y0.n);
 }
 
 static ag_status gather_fwd(const ag_op_call *c) {
-  axis_view v = axis_view_of(c->in[0], c->i[0]);
+  axis_view v = axis_view_of(c->in[0], ag_axis_args_decode(c).axis);
   return kernels(c)->gather_axis(ag_call_dtype(c), ag_in_data(c, 0),
                                  (const int32_t *)ag_in_data(c, 1), ag_out_data(c, 0), v.outer, v.n,
                                  c->in[1]->shape[0], v.inner, c->stream);
@@ -89,7 +93,7 @@ static ag_status gather_fwd(const ag_op_call *c) {
 /* in = {x, idx, y, gy}; out = {gx, (no gradient for idx)}. */
 static ag_status gather_bwd(const ag_op_call *c) {
   if (!c->out[0]) return AG_OK;
-  axis_view v = axis_view_of(c->in[0], c->i[0]);
+  axis_view v = axis_view_of(c->in[0], ag_axis_args_decode(c).axis);
   return kernels(c)->gather_axis_backward(ag_call_dtype(c), ag_in_data(c, 3),
                                           (const int32_t *)ag_in_data(c, 1), ag_out_data(c, 0),
                                           v.outer, v.n, c->in[1]->shape[0], v.inner, c->stream);

@@ -20,10 +20,11 @@ typedef struct mm_dims {
 static mm_dims mm_dims_of(const ag_op_call *c) {
   const ag_tensor *a = c->in[0], *b = c->in[1];
   const ag_tensor *batched = a->ndim >= b->ndim ? a : b;
+  const ag_matmul_args args = ag_matmul_args_decode(c);
   mm_dims d = {1,
-               a->shape[a->ndim - 1 - !c->i[0]],
-               b->shape[b->ndim - 1 - (int)c->i[1]],
-               a->shape[a->ndim - 1 - (int)c->i[0]],
+               a->shape[a->ndim - 1 - !args.trans_a],
+               b->shape[b->ndim - 1 - args.trans_b],
+               a->shape[a->ndim - 1 - args.trans_a],
                a->ndim > 2,
                b->ndim > 2};
   for (int i = 0; i < batched->ndim - 2; i++) d.batch *= batched->shape[i];
@@ -72,22 +73,24 @@ static ag_status mm_gemm(const ag_op_call *c, int64_t batch, int64_t m, int64_t 
 
 static ag_status mm_forward(const ag_op_call *c, const void *bias, int epilogue, void *y) {
   const mm_dims d = mm_dims_of(c);
-  mm_operand a = {ag_in_data(c, 0), (int)c->i[0], d.a_batched ? d.m * d.k : 0};
-  mm_operand b = {ag_in_data(c, 1), (int)c->i[1], d.b_batched ? d.k * d.n : 0};
+  const ag_matmul_args args = ag_matmul_args_decode(c);
+  mm_operand a = {ag_in_data(c, 0), args.trans_a, d.a_batched ? d.m * d.k : 0};
+  mm_operand b = {ag_in_data(c, 1), args.trans_b, d.b_batched ? d.k * d.n : 0};
   return mm_gemm(c, d.batch, d.m, d.n, d.k, a, b, bias, epilogue, y, 0);
 }
 
 static ag_status matmul_fwd(const ag_op_call *c) {
-  return mm_forward(c, NULL, (int)c->i[2], ag_out_data(c, 0));
+  return mm_forward(c, NULL, ag_matmul_args_decode(c).epilogue, ag_out_data(c, 0));
 }
 
 static ag_status matmul_bias_fwd(const ag_op_call *c) {
-  return mm_forward(c, ag_in_data(c, 2), (int)c->i[2], ag_out_data(c, 0));
+  return mm_forward(c, ag_in_data(c, 2), ag_matmul_args_decode(c).epilogue, ag_out_data(c, 0));
 }
 
 /* da = dz @ op(b)^T, stored as a is (transposed when trans_a). */
 static ag_status mm_grad_a(const ag_op_call *c, const mm_dims *d, const void *dz) {
-  const int ta = (int)c->i[0], tb = (int)c->i[1];
+  const ag_matmul_args args = ag_matmul_args_decode(c);
+  const int ta = args.trans_a, tb = args.trans_b;
   mm_operand g = {dz, 0, d->m * d->n}, b = {ag_in_data(c, 1), !tb, d->b_batched ? d->k * d->n : 0};
   if (ta) {
     mm_operand bt = {ag_in_data(c, 1), tb, b.stride}, gt = {dz, 1, g.stride};
@@ -99,7 +102,8 @@ static ag_status mm_grad_a(const ag_op_call *c, const mm_dims *d, const void *dz
 
 /* db = op(a)^T @ dz, stored as b is (transposed when trans_b). */
 static ag_status mm_grad_b(const ag_op_call *c, const mm_dims *d, const void *dz) {
-  const int ta = (int)c->i[0], tb = (int)c->i[1];
+  const ag_matmul_args args = ag_matmul_args_decode(c);
+  const int ta = args.trans_a, tb = args.trans_b;
   const int64_t sa = d->a_batched ? d->m * d->k : 0;
   if (tb) {
     mm_operand gt = {dz, 1, d->m * d->n}, a = {ag_in_data(c, 0), ta, sa};
@@ -125,7 +129,7 @@ static ag_status mm_grads(const ag_op_call *c, const mm_dims *d, const void *dz,
  * the kernels reading it, on any other stream that stream is drained first. */
 static ag_status mm_backward(const ag_op_call *c, int has_bias) {
   const mm_dims d = mm_dims_of(c);
-  const int epilogue = (int)c->i[2];
+  const int epilogue = ag_matmul_args_decode(c).epilogue;
   const ag_tensor *g = c->in[has_bias ? 4 : 3];
   if (epilogue == AG_MATMUL_EPI_NONE) return mm_grads(c, &d, ag_tensor_data(g), has_bias);
   void *dz = NULL;

@@ -35,11 +35,11 @@ static const void *norm_in(const ag_op_call *c, int i) { return i < 0 ? NULL : a
 
 /* Forward of a row norm: w, b index the inputs, mean and rstd the outputs;
  * -1 where the op has none. */
-static ag_status norm_rows_fwd(const ag_op_call *c, norm_rows_layout l, int w, int b, int mean,
-                               int rstd) {
+static ag_status norm_rows_fwd(const ag_op_call *c, norm_rows_layout l, float eps, int w, int b,
+                               int mean, int rstd) {
   return kernels(c)->norm_rows(ag_call_dtype(c), ag_in_data(c, 0), norm_in(c, w), norm_in(c, b),
                                ag_out_data(c, 0), mean < 0 ? NULL : norm_out_f32(c, mean),
-                               norm_out_f32(c, rstd), l.rows, l.cols, l.groups, l.spatial, c->f[0],
+                               norm_out_f32(c, rstd), l.rows, l.cols, l.groups, l.spatial, eps,
                                c->stream);
 }
 
@@ -59,8 +59,10 @@ static ag_status norm_rows_bwd(const ag_op_call *c, norm_rows_layout l, int w, i
                                           c->stream);
 }
 
+static float norm_eps(const ag_op_call *c) { return ag_norm_args_decode(c).eps; }
+
 static ag_status layernorm_fwd(const ag_op_call *c) {
-  return norm_rows_fwd(c, norm_last_dim_layout(c->in[0]), 1, 2, 1, 2);
+  return norm_rows_fwd(c, norm_last_dim_layout(c->in[0]), norm_eps(c), 1, 2, 1, 2);
 }
 
 /* in[]: x, w, b, y, mean, rstd, dy, ... */
@@ -69,7 +71,7 @@ static ag_status layernorm_bwd(const ag_op_call *c) {
 }
 
 static ag_status layernorm_noaffine_fwd(const ag_op_call *c) {
-  return norm_rows_fwd(c, norm_last_dim_layout(c->in[0]), -1, -1, 1, 2);
+  return norm_rows_fwd(c, norm_last_dim_layout(c->in[0]), norm_eps(c), -1, -1, 1, 2);
 }
 
 /* in[]: x, y, mean, rstd, dy, ... */
@@ -78,7 +80,7 @@ static ag_status layernorm_noaffine_bwd(const ag_op_call *c) {
 }
 
 static ag_status rmsnorm_fwd(const ag_op_call *c) {
-  return norm_rows_fwd(c, norm_last_dim_layout(c->in[0]), 1, -1, -1, 1);
+  return norm_rows_fwd(c, norm_last_dim_layout(c->in[0]), norm_eps(c), 1, -1, -1, 1);
 }
 
 /* in[]: x, w, y, rstd, dy, ... */
@@ -87,22 +89,25 @@ static ag_status rmsnorm_bwd(const ag_op_call *c) {
 }
 
 static ag_status groupnorm_fwd(const ag_op_call *c) {
-  return norm_rows_fwd(c, norm_group_layout(c->in[0], c->i[0]), 1, 2, 1, 2);
+  const ag_groupnorm_args a = ag_groupnorm_args_decode(c);
+  return norm_rows_fwd(c, norm_group_layout(c->in[0], a.groups), a.eps, 1, 2, 1, 2);
 }
 
 /* in[]: x, w, b, y, mean, rstd, dy, ... */
 static ag_status groupnorm_bwd(const ag_op_call *c) {
-  return norm_rows_bwd(c, norm_group_layout(c->in[0], c->i[0]), 1, 2, 4, 5, 6);
+  return norm_rows_bwd(c, norm_group_layout(c->in[0], ag_groupnorm_args_decode(c).groups), 1, 2,
+                       4, 5, 6);
 }
 
 /* saved and running are [2, C]: row 0 mean, row 1 invstd / variance. */
 static ag_status batchnorm_fwd(const ag_op_call *c) {
   norm_rows_layout l = norm_group_layout(c->in[0], 1);
+  const ag_batchnorm_args a = ag_batchnorm_args_decode(c);
   float *saved = norm_out_f32(c, 1), *running = norm_out_f32(c, 2);
   return kernels(c)->batchnorm(
       ag_call_dtype(c), ag_in_data(c, 0), ag_in_data(c, 1), ag_in_data(c, 2), norm_in_f32(c, 3),
       norm_in_f32(c, 4), ag_out_data(c, 0), saved, saved + l.channels, running,
-      running + l.channels, l.n, l.channels, l.spatial, c->i[0] != 0, c->f[0], c->f[1], c->stream);
+      running + l.channels, l.n, l.channels, l.spatial, a.training, a.eps, a.momentum, c->stream);
 }
 
 /* in[]: x, w, b, running_mean, running_var, y, saved, running, dy, ... The
@@ -117,7 +122,8 @@ static ag_status batchnorm_bwd(const ag_op_call *c) {
   return kernels(c)->batchnorm_backward(ag_call_dtype(c), ag_in_data(c, 0), ag_in_data(c, 1),
                                         ag_in_data(c, 8), saved, saved + l.channels,
                                         norm_grad(c, 0), norm_grad(c, 1), norm_grad(c, 2), l.n,
-                                        l.channels, l.spatial, c->i[0] != 0, c->stream);
+                                        l.channels, l.spatial, ag_batchnorm_args_decode(c).training,
+                                        c->stream);
 }
 
 const ag_op_binding ag_bind_layernorm = {.forward = layernorm_fwd, .backward = layernorm_bwd};

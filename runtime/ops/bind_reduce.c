@@ -3,14 +3,15 @@
 
 static const ag_reduce_kernels *kernels(const ag_op_call *c) { return c->be->kernels->reduce; }
 
-/* x viewed as [outer, n, inner] around the reduced axis i[0]. */
+/* x viewed as [outer, n, inner] around the reduced axis. */
 typedef struct reduce_view {
   int64_t outer, n, inner;
 } reduce_view;
 
 static reduce_view reduce_view_of(const ag_op_call *c) {
   const ag_tensor *x = c->in[0];
-  int axis = (int)(c->i[0] < 0 ? c->i[0] + x->ndim : c->i[0]);
+  const int a = ag_reduce_args_decode(c).axis;
+  int axis = a < 0 ? a + x->ndim : a;
   reduce_view v = {1, x->shape[axis], 1};
   for (int d = 0; d < axis; d++) v.outer *= x->shape[d];
   for (int d = axis + 1; d < x->ndim; d++) v.inner *= x->shape[d];

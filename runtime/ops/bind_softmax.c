@@ -6,11 +6,14 @@ static const ag_softmax_kernels *kernels(const ag_op_call *c) { return c->be->ke
 
 static int64_t softmax_cols(const ag_tensor *x) { return x->shape[x->ndim - 1]; }
 static int64_t softmax_rows(const ag_tensor *x) { return ag_tensor_numel(x) / softmax_cols(x); }
-static float softmax_scale(const ag_op_call *c) { return c->f[0] == 0.0f ? 1.0f : c->f[0]; }
+static float softmax_scale(const ag_op_call *c) {
+  const float s = ag_softmax_args_decode(c).scale;
+  return s == 0.0f ? 1.0f : s;
+}
 
 /* The T of a causal [.., T, S] call, 0 without a mask. */
 static int64_t softmax_causal_t(const ag_op_call *c) {
-  return c->i[0] ? c->in[0]->shape[c->in[0]->ndim - 2] : 0;
+  return ag_softmax_args_decode(c).causal ? c->in[0]->shape[c->in[0]->ndim - 2] : 0;
 }
 
 static ag_status softmax_fwd(const ag_op_call *c) {
@@ -45,10 +48,11 @@ static ag_status log_softmax_bwd(const ag_op_call *c) {
 
 static ag_status cross_entropy_fwd(const ag_op_call *c) {
   const ag_tensor *x = c->in[0];
+  const ag_cross_entropy_args a = ag_cross_entropy_args_decode(c);
   return kernels(c)->cross_entropy(ag_call_dtype(c), ag_in_data(c, 0),
                                    (const int32_t *)ag_in_data(c, 1), (float *)ag_out_data(c, 0),
                                    (float *)ag_out_data(c, 1), x->shape[0], x->shape[1],
-                                   c->i[1] != 0, c->i[0], c->f[0], c->stream);
+                                   a.has_ignore, a.ignore_index, a.label_smoothing, c->stream);
 }
 
 /* in: logits, targets, losses, lse, dlosses, dlse (NULL means zero). */
@@ -57,11 +61,12 @@ static ag_status cross_entropy_bwd(const ag_op_call *c) {
     return ag_set_error(AG_ERR_INVALID, "cross_entropy: integer targets have no gradient");
   if (!c->out[0]) return AG_OK;
   const ag_tensor *x = c->in[0];
+  const ag_cross_entropy_args a = ag_cross_entropy_args_decode(c);
   const float *dlse = c->in[5] ? (const float *)ag_in_data(c, 5) : NULL;
   return kernels(c)->cross_entropy_backward(
       ag_call_dtype(c), ag_in_data(c, 0), (const int32_t *)ag_in_data(c, 1),
       (const float *)ag_in_data(c, 3), (const float *)ag_in_data(c, 4), dlse, ag_out_data(c, 0),
-      x->shape[0], x->shape[1], c->i[1] != 0, c->i[0], c->f[0], c->stream);
+      x->shape[0], x->shape[1], a.has_ignore, a.ignore_index, a.label_smoothing, c->stream);
 }
 
 static void *loss_grad_or_null(const ag_op_call *c, int i) {
@@ -80,7 +85,10 @@ static ag_status mse_loss_bwd(const ag_op_call *c) {
       loss_grad_or_null(c, 0), loss_grad_or_null(c, 1), ag_tensor_numel(c->in[0]), c->stream);
 }
 
-static float huber_delta(const ag_op_call *c) { return c->f[0] == 0.0f ? 1.0f : c->f[0]; }
+static float huber_delta(const ag_op_call *c) {
+  const float d = ag_huber_args_decode(c).delta;
+  return d == 0.0f ? 1.0f : d;
+}
 
 static ag_status huber_loss_fwd(const ag_op_call *c) {
   return kernels(c)->huber_loss(ag_call_dtype(c), ag_in_data(c, 0), ag_in_data(c, 1),

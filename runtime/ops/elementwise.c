@@ -1,5 +1,25 @@
-/* Elementwise ops: shape inference and eager API. */
+/* Elementwise ops: typed arguments, shape inference, graph builders and
+ * eager API. */
+#include "kernels/common/ag_kernels.h"
 #include "ops_internal.h"
+#include "runtime/graph/ag_graph.h"
+
+void ag_unary_args_encode(ag_op_call *c, const ag_unary_args *a) { c->f[0] = a->param; }
+ag_unary_args ag_unary_args_decode(const ag_op_call *c) { return (ag_unary_args){c->f[0]}; }
+
+void ag_cast_args_encode(ag_op_call *c, const ag_cast_args *a) { c->i[0] = a->dtype; }
+ag_cast_args ag_cast_args_decode(const ag_op_call *c) { return (ag_cast_args){(ag_dtype)c->i[0]}; }
+
+void ag_fill_args_encode(ag_op_call *c, const ag_fill_args *a) { c->f[0] = a->value; }
+ag_fill_args ag_fill_args_decode(const ag_op_call *c) { return (ag_fill_args){c->f[0]}; }
+
+void ag_arange_args_encode(ag_op_call *c, const ag_arange_args *a) {
+  c->f[0] = a->start;
+  c->f[1] = a->step;
+}
+ag_arange_args ag_arange_args_decode(const ag_op_call *c) {
+  return (ag_arange_args){c->f[0], c->f[1]};
+}
 
 /* numpy broadcasting: dims are right-aligned, and each pair must be equal or
  * contain a 1. */
@@ -39,33 +59,21 @@ ag_status ag_infer_sub(const ag_op_call *c, ag_shape *out) { return infer_binary
 ag_status ag_infer_mul(const ag_op_call *c, ag_shape *out) { return infer_binary("mul", c, out); }
 ag_status ag_infer_div(const ag_op_call *c, ag_shape *out) { return infer_binary("div", c, out); }
 
-#define AG_EW_INFER_UNARY(name)                                                                   \
+#define AG_EW_INFER_UNARY(ID, name)                                                               \
   ag_status ag_infer_##name(const ag_op_call *c, ag_shape *out) {                                 \
     return infer_unary(#name, c, out);                                                            \
   }
-AG_EW_INFER_UNARY(scale)
-AG_EW_INFER_UNARY(exp)
-AG_EW_INFER_UNARY(log)
-AG_EW_INFER_UNARY(sqrt)
-AG_EW_INFER_UNARY(rsqrt)
-AG_EW_INFER_UNARY(relu)
-AG_EW_INFER_UNARY(leaky_relu)
-AG_EW_INFER_UNARY(gelu)
-AG_EW_INFER_UNARY(silu)
-AG_EW_INFER_UNARY(sigmoid)
-AG_EW_INFER_UNARY(tanh)
-AG_EW_INFER_UNARY(softplus)
-AG_EW_INFER_UNARY(trunc_exp)
+AG_UNARY_FN_LIST(AG_EW_INFER_UNARY)
 #undef AG_EW_INFER_UNARY
 
 ag_status ag_infer_cast(const ag_op_call *c, ag_shape *out) {
+  const ag_dtype to = ag_cast_args_decode(c).dtype;
   AG_TRY(require_castable("cast", "input 0", c->in[0]->dtype));
-  if (c->i[0] < 0 || c->i[0] >= AG_DTYPE_COUNT || !castable((ag_dtype)c->i[0]))
+  if ((int)to < 0 || to >= AG_DTYPE_COUNT || !castable(to))
     return ag_set_error(AG_ERR_UNSUPPORTED,
-                        "cast: target dtype i[0] = %lld; f32, f16, bf16 or i32 expected",
-                        (long long)c->i[0]);
+                        "cast: target dtype %lld; f32, f16, bf16 or i32 expected", (long long)to);
   out[0] = ag_shape_of(c->in[0]);
-  out[0].dtype = (ag_dtype)c->i[0];
+  out[0].dtype = to;
   return AG_OK;
 }
 
@@ -87,16 +95,54 @@ ag_status ag_infer_arange(const ag_op_call *c, ag_shape *out) {
                       ag_shape_describe(&out[0], d, sizeof d));
 }
 
+static ag_tensor *op1(ag_graph *g, ag_op op, ag_op_call c) { return ag_graph_op(g, op, &c, NULL); }
+
+ag_tensor *ag_add(ag_graph *g, ag_tensor *a, ag_tensor *b) {
+  return op1(g, AG_OP_ADD, (ag_op_call){.in = {a, b}});
+}
+ag_tensor *ag_sub(ag_graph *g, ag_tensor *a, ag_tensor *b) {
+  return op1(g, AG_OP_SUB, (ag_op_call){.in = {a, b}});
+}
+ag_tensor *ag_mul(ag_graph *g, ag_tensor *a, ag_tensor *b) {
+  return op1(g, AG_OP_MUL, (ag_op_call){.in = {a, b}});
+}
+ag_tensor *ag_div(ag_graph *g, ag_tensor *a, ag_tensor *b) {
+  return op1(g, AG_OP_DIV, (ag_op_call){.in = {a, b}});
+}
+
+static ag_tensor *unary_with(ag_graph *g, ag_op op, ag_tensor *x, float param) {
+  ag_op_call c = {.in = {x}};
+  ag_unary_args_encode(&c, &(ag_unary_args){param});
+  return op1(g, op, c);
+}
+
+ag_tensor *ag_scale(ag_graph *g, ag_tensor *x, float s) { return unary_with(g, AG_OP_SCALE, x, s); }
+ag_tensor *ag_unary(ag_graph *g, ag_op op, ag_tensor *x) {
+  return op1(g, op, (ag_op_call){.in = {x}});
+}
+ag_tensor *ag_relu(ag_graph *g, ag_tensor *x) { return ag_unary(g, AG_OP_RELU, x); }
+ag_tensor *ag_gelu(ag_graph *g, ag_tensor *x) { return ag_unary(g, AG_OP_GELU, x); }
+ag_tensor *ag_silu(ag_graph *g, ag_tensor *x) { return ag_unary(g, AG_OP_SILU, x); }
+ag_tensor *ag_leaky_relu(ag_graph *g, ag_tensor *x, float slope) {
+  return unary_with(g, AG_OP_LEAKY_RELU, x, slope);
+}
+ag_tensor *ag_cast(ag_graph *g, ag_tensor *x, ag_dtype dt) {
+  ag_op_call c = {.in = {x}};
+  ag_cast_args_encode(&c, &(ag_cast_args){dt});
+  return op1(g, AG_OP_CAST, c);
+}
+ag_tensor *ag_full(ag_graph *g, ag_dtype dt, int ndim, const int64_t *shape, float value) {
+  ag_op_call c = {0};
+  ag_fill_args_encode(&c, &(ag_fill_args){value});
+  return ag_graph_source(g, AG_OP_FILL, &c, dt, ndim, shape);
+}
+
 static ag_status binary(ag_op op, ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return ag_op_eager(op, &(ag_op_call){.in = {a, b}, .out = {y}});
 }
 
 ag_status ag_eager_add(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
   return binary(AG_OP_ADD, y, a, b);
-}
-
-ag_status ag_eager_sub(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
-  return binary(AG_OP_SUB, y, a, b);
 }
 
 ag_status ag_eager_mul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
@@ -108,15 +154,13 @@ ag_status ag_eager_div(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
 }
 
 ag_status ag_eager_scale(ag_tensor *y, const ag_tensor *a, float s) {
-  return ag_op_eager(AG_OP_SCALE, &(ag_op_call){.in = {a}, .out = {y}, .f = {s}});
+  ag_op_call c = {.in = {a}, .out = {y}};
+  ag_unary_args_encode(&c, &(ag_unary_args){s});
+  return ag_op_eager(AG_OP_SCALE, &c);
 }
 
 ag_status ag_eager_gelu(ag_tensor *y, const ag_tensor *x) {
   return ag_eager_unary(y, x, AG_OP_GELU);
-}
-
-ag_status ag_eager_silu(ag_tensor *y, const ag_tensor *x) {
-  return ag_eager_unary(y, x, AG_OP_SILU);
 }
 
 static int is_plain_unary(ag_op op) {
@@ -137,19 +181,21 @@ ag_status ag_eager_unary(ag_tensor *y, const ag_tensor *x, ag_op op) {
   return ag_op_eager(op, &(ag_op_call){.in = {x}, .out = {y}});
 }
 
-ag_status ag_eager_leaky_relu(ag_tensor *y, const ag_tensor *x, float slope) {
-  return ag_op_eager(AG_OP_LEAKY_RELU, &(ag_op_call){.in = {x}, .out = {y}, .f = {slope}});
-}
-
 ag_status ag_eager_cast(ag_tensor *y, const ag_tensor *x) {
   if (!y) return ag_set_error(AG_ERR_INVALID, "cast: output 0 is missing");
-  return ag_op_eager(AG_OP_CAST, &(ag_op_call){.in = {x}, .out = {y}, .i = {y->dtype}});
+  ag_op_call c = {.in = {x}, .out = {y}};
+  ag_cast_args_encode(&c, &(ag_cast_args){y->dtype});
+  return ag_op_eager(AG_OP_CAST, &c);
 }
 
 ag_status ag_eager_fill(ag_tensor *y, float value) {
-  return ag_op_eager(AG_OP_FILL, &(ag_op_call){.out = {y}, .f = {value}});
+  ag_op_call c = {.out = {y}};
+  ag_fill_args_encode(&c, &(ag_fill_args){value});
+  return ag_op_eager(AG_OP_FILL, &c);
 }
 
 ag_status ag_eager_arange(ag_tensor *y, float start, float step) {
-  return ag_op_eager(AG_OP_ARANGE, &(ag_op_call){.out = {y}, .f = {start, step}});
+  ag_op_call c = {.out = {y}};
+  ag_arange_args_encode(&c, &(ag_arange_args){start, step});
+  return ag_op_eager(AG_OP_ARANGE, &c);
 }

@@ -1,5 +1,21 @@
-/* Embedding ops: shape inference and eager API. */
+/* Embedding ops: arguments, shape inference and graph builders. */
 #include "ops_internal.h"
+#include "kernels/common/ag_k_embedding.h"
+#include "runtime/graph/ag_graph.h"
+
+/* Slots: i[0] dim, i[1] flip_sin_to_cos, f[0] max_period, f[1]
+ * downscale_freq_shift. */
+void ag_timestep_embedding_args_encode(ag_op_call *c, const ag_timestep_embedding_args *a) {
+  c->i[0] = a->dim;
+  c->i[1] = a->flip_sin_to_cos != 0;
+  c->f[0] = a->max_period;
+  c->f[1] = a->downscale_freq_shift;
+}
+
+ag_timestep_embedding_args ag_timestep_embedding_args_decode(const ag_op_call *c) {
+  return (ag_timestep_embedding_args){c->i[0], (int)c->i[1],
+                                      c->f[0] == 0 ? AG_TIMESTEP_MAX_PERIOD : c->f[0], c->f[1]};
+}
 
 ag_status ag_infer_embedding(const ag_op_call *c, ag_shape *out) {
   const ag_tensor *table = c->in[0], *ids = c->in[1];
@@ -20,38 +36,35 @@ ag_status ag_infer_embedding(const ag_op_call *c, ag_shape *out) {
 
 ag_status ag_infer_timestep_embedding(const ag_op_call *c, ag_shape *out) {
   const ag_tensor *t = c->in[0];
+  const ag_timestep_embedding_args a = ag_timestep_embedding_args_decode(c);
   char d[64];
   AG_TRY(ag_op_require_float("timestep_embedding", "timesteps", t));
   if (t->ndim != 1)
     return ag_set_error(AG_ERR_INVALID, "timestep_embedding: timesteps %s must be a vector",
                         ag_tensor_describe(t, d, sizeof d));
-  if (c->i[0] < 1)
+  if (a.dim < 1)
     return ag_set_error(AG_ERR_INVALID, "timestep_embedding: dim %lld must be positive",
-                        (long long)c->i[0]);
-  if (c->f[0] < 0)
+                        (long long)a.dim);
+  if (a.max_period < 0)
     return ag_set_error(AG_ERR_INVALID, "timestep_embedding: max_period %g must be positive",
-                        (double)c->f[0]);
+                        (double)a.max_period);
   /* The frequency exponent divides by dim/2 - shift. */
-  if (c->i[0] >= 2 && (float)(c->i[0] / 2) == c->f[1])
+  if (a.dim >= 2 && (float)(a.dim / 2) == a.downscale_freq_shift)
     return ag_set_error(AG_ERR_INVALID,
                         "timestep_embedding: downscale_freq_shift %g equals dim/2 for dim %lld",
-                        (double)c->f[1], (long long)c->i[0]);
+                        (double)a.downscale_freq_shift, (long long)a.dim);
   out[0] = ag_shape_of(t);
   out[0].ndim = 2;
-  out[0].dims[1] = c->i[0];
+  out[0].dims[1] = a.dim;
   return AG_OK;
 }
 
-ag_status ag_eager_embedding(ag_tensor *y, const ag_tensor *table, const ag_tensor *ids) {
-  return ag_op_eager(AG_OP_EMBEDDING, &(ag_op_call){.in = {table, ids}, .out = {y}});
+ag_tensor *ag_embedding(ag_graph *g, ag_tensor *table, ag_tensor *ids) {
+  return ag_graph_op(g, AG_OP_EMBEDDING, &(ag_op_call){.in = {table, ids}}, NULL);
 }
 
-ag_status ag_eager_timestep_embedding(ag_tensor *y, const ag_tensor *t, int flip_sin_to_cos,
-                                      float max_period, float downscale_freq_shift) {
-  int64_t dim = y && y->ndim == 2 ? y->shape[1] : 0;
-  return ag_op_eager(AG_OP_TIMESTEP_EMBEDDING,
-                     &(ag_op_call){.in = {t},
-                                   .out = {y},
-                                   .i = {dim, flip_sin_to_cos != 0},
-                                   .f = {max_period, downscale_freq_shift}});
+ag_tensor *ag_timestep_embedding(ag_graph *g, ag_tensor *t, ag_timestep_embedding_args args) {
+  ag_op_call c = {.in = {t}};
+  ag_timestep_embedding_args_encode(&c, &args);
+  return ag_graph_op(g, AG_OP_TIMESTEP_EMBEDDING, &c, NULL);
 }

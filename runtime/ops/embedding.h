@@ -1,20 +1,34 @@
-/* embedding.h - eager API of the embedding ops. */
+/* embedding.h - typed arguments and graph builders of the
+ * embedding ops. */
 #ifndef AG_OPS_EMBEDDING_H
 #define AG_OPS_EMBEDDING_H
 
-#include "runtime/core/ag_tensor.h"
+#include "ag_ops.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-/* y[..., d] = table[ids[...], d]; table [V, D], ids i32 with 1 to 3 dims. */
-ag_status ag_eager_embedding(ag_tensor *y, const ag_tensor *table, const ag_tensor *ids);
+typedef struct ag_graph ag_graph;
 
-/* y [N, D] = sinusoidal embedding of timesteps t [N] (diffusers
- * get_timestep_embedding); max_period 0 means 10000. */
-ag_status ag_eager_timestep_embedding(ag_tensor *y, const ag_tensor *t, int flip_sin_to_cos,
-                                      float max_period, float downscale_freq_shift);
+/* The sinusoidal timestep embedding (diffusers get_timestep_embedding): dim
+ * D columns, the cos half first when flip_sin_to_cos; max_period 0 means
+ * 10000 (decode applies it). */
+typedef struct ag_timestep_embedding_args {
+  int64_t dim;
+  int flip_sin_to_cos;
+  float max_period, downscale_freq_shift;
+} ag_timestep_embedding_args;
+
+/* The one place a call's parameter slots are read or written for the family. */
+void ag_timestep_embedding_args_encode(ag_op_call *c, const ag_timestep_embedding_args *a);
+ag_timestep_embedding_args ag_timestep_embedding_args_decode(const ag_op_call *c);
+
+/* Graph builders. y[..., d] = table[ids[...], d]; table [V, D], ids i32 with
+ * 1 to 3 dims. */
+ag_tensor *ag_embedding(ag_graph *g, ag_tensor *table, ag_tensor *ids);
+/* y [N, dim] from timesteps t [N]; not differentiable. */
+ag_tensor *ag_timestep_embedding(ag_graph *g, ag_tensor *t, ag_timestep_embedding_args args);
 
 #ifdef __cplusplus
 }

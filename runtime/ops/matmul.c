@@ -1,7 +1,18 @@
-/* matmul ops: shape inference and eager API. */
+/* matmul ops: arguments, shape inference, graph builders and eager API. */
 #include <string.h>
 
 #include "ops_internal.h"
+#include "runtime/graph/ag_graph.h"
+
+void ag_matmul_args_encode(ag_op_call *c, const ag_matmul_args *a) {
+  c->i[0] = a->trans_a;
+  c->i[1] = a->trans_b;
+  c->i[2] = a->epilogue;
+}
+
+ag_matmul_args ag_matmul_args_decode(const ag_op_call *c) {
+  return (ag_matmul_args){(int)c->i[0], (int)c->i[1], (int)c->i[2]};
+}
 
 /* The batch dims (all but the last two) of a tensor, as an ag_shape. */
 static ag_shape batch_dims(const ag_tensor *t) {
@@ -10,13 +21,13 @@ static ag_shape batch_dims(const ag_tensor *t) {
   return s;
 }
 
-static ag_status check_params(const char *op, const ag_op_call *c) {
-  if ((c->i[0] | c->i[1]) & ~(int64_t)1)
-    return ag_set_error(AG_ERR_INVALID, "%s: transpose flags i[0]=%lld i[1]=%lld must be 0 or 1",
-                        op, (long long)c->i[0], (long long)c->i[1]);
-  if (c->i[2] < 0 || c->i[2] > 2)
-    return ag_set_error(AG_ERR_INVALID, "%s: epilogue i[2]=%lld; 0 none, 1 relu, 2 gelu expected",
-                        op, (long long)c->i[2]);
+static ag_status check_args(const char *op, const ag_matmul_args *a) {
+  if ((a->trans_a | a->trans_b) & ~1)
+    return ag_set_error(AG_ERR_INVALID, "%s: transpose flags trans_a=%d trans_b=%d must be 0 or 1",
+                        op, a->trans_a, a->trans_b);
+  if (a->epilogue < 0 || a->epilogue > 2)
+    return ag_set_error(AG_ERR_INVALID, "%s: epilogue %d; 0 none, 1 relu, 2 gelu expected", op,
+                        a->epilogue);
   return AG_OK;
 }
 
@@ -37,11 +48,13 @@ static ag_status check_ranks(const char *op, const ag_tensor *a, const ag_tensor
 static ag_status infer_matmul(const char *op, const ag_op_call *c, const ag_tensor *bias,
                               ag_shape *out) {
   const ag_tensor *a = c->in[0], *b = c->in[1];
-  AG_TRY(check_params(op, c));
+  const ag_matmul_args args = ag_matmul_args_decode(c);
+  AG_TRY(check_args(op, &args));
   AG_TRY(ag_op_require_float(op, "a", a));
   AG_TRY(check_ranks(op, a, b));
-  const int64_t m = a->shape[a->ndim - 1 - !c->i[0]], ka = a->shape[a->ndim - 1 - (int)c->i[0]];
-  const int64_t kb = b->shape[b->ndim - 1 - !c->i[1]], n = b->shape[b->ndim - 1 - (int)c->i[1]];
+  const int ta = args.trans_a, tb = args.trans_b;
+  const int64_t m = a->shape[a->ndim - 1 - !ta], ka = a->shape[a->ndim - 1 - ta];
+  const int64_t kb = b->shape[b->ndim - 1 - !tb], n = b->shape[b->ndim - 1 - tb];
   if (ka != kb) return ag_op_error_shapes(op, "inner dims differ", a, b);
   if (bias && (bias->ndim != 1 || bias->shape[0] != n || bias->dtype != a->dtype))
     return ag_op_error_shapes(op, "bias must be [N] of the output's dtype", b, bias);
@@ -61,16 +74,31 @@ ag_status ag_infer_matmul_bias(const ag_op_call *c, ag_shape *out) {
   return infer_matmul("matmul_bias", c, c->in[2], out);
 }
 
+ag_tensor *ag_matmul(ag_graph *g, ag_tensor *a, ag_tensor *b) {
+  return ag_matmul_ex(g, a, b, NULL, (ag_matmul_args){0});
+}
+
+ag_tensor *ag_matmul_ex(ag_graph *g, ag_tensor *a, ag_tensor *b, ag_tensor *bias,
+                        ag_matmul_args args) {
+  ag_op_call c = {.in = {a, b, bias}};
+  ag_matmul_args_encode(&c, &args);
+  return ag_graph_op(g, bias ? AG_OP_MATMUL_BIAS : AG_OP_MATMUL, &c, NULL);
+}
+
+ag_tensor *ag_linear(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *bias, int act) {
+  return ag_matmul_ex(g, x, w, bias, (ag_matmul_args){.trans_b = 1, .epilogue = act});
+}
+
 ag_status ag_eager_matmul(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
-                          ag_matmul_opts opts) {
-  return ag_op_eager(AG_OP_MATMUL,
-                     &(ag_op_call){.in = {a, b}, .out = {y},
-                                   .i = {opts.trans_a, opts.trans_b, opts.epilogue}});
+                          ag_matmul_args args) {
+  ag_op_call c = {.in = {a, b}, .out = {y}};
+  ag_matmul_args_encode(&c, &args);
+  return ag_op_eager(AG_OP_MATMUL, &c);
 }
 
 ag_status ag_eager_matmul_bias(ag_tensor *y, const ag_tensor *a, const ag_tensor *b,
-                               const ag_tensor *bias, ag_matmul_opts opts) {
-  return ag_op_eager(AG_OP_MATMUL_BIAS,
-                     &(ag_op_call){.in = {a, b, bias}, .out = {y},
-                                   .i = {opts.trans_a, opts.trans_b, opts.epilogue}});
+                               const ag_tensor *bias, ag_matmul_args args) {
+  ag_op_call c = {.in = {a, b, bias}, .out = {y}};
+  ag_matmul_args_encode(&c, &args);
+  return ag_op_eager(AG_OP_MATMUL_BIAS, &c);
 }

@@ -1,7 +1,33 @@
-/* Normalisation ops: shape inference and eager API. */
+/* Normalisation ops: arguments, shape inference and graph builders. */
 #include <math.h>
 
 #include "ops_internal.h"
+#include "runtime/graph/ag_graph.h"
+
+/* Slots: f[0] eps for every op of the family; i[0] groups (groupnorm) or
+ * training (batchnorm); f[1] momentum (batchnorm). */
+void ag_norm_args_encode(ag_op_call *c, const ag_norm_args *a) { c->f[0] = a->eps; }
+
+ag_norm_args ag_norm_args_decode(const ag_op_call *c) { return (ag_norm_args){c->f[0]}; }
+
+void ag_groupnorm_args_encode(ag_op_call *c, const ag_groupnorm_args *a) {
+  c->i[0] = a->groups;
+  c->f[0] = a->eps;
+}
+
+ag_groupnorm_args ag_groupnorm_args_decode(const ag_op_call *c) {
+  return (ag_groupnorm_args){c->i[0], c->f[0]};
+}
+
+void ag_batchnorm_args_encode(ag_op_call *c, const ag_batchnorm_args *a) {
+  c->i[0] = a->training;
+  c->f[0] = a->eps;
+  c->f[1] = a->momentum;
+}
+
+ag_batchnorm_args ag_batchnorm_args_decode(const ag_op_call *c) {
+  return (ag_batchnorm_args){c->i[0] != 0, c->f[0], c->f[1]};
+}
 
 static ag_shape f32_shape(int ndim, const int64_t *dims) {
   ag_shape s = {AG_F32, ndim, {0}};
@@ -29,7 +55,7 @@ static ag_status infer_last_dim(const char *op, const ag_op_call *c, int n_param
                                 ag_shape *out) {
   const ag_tensor *x = c->in[0];
   AG_TRY(ag_op_require_float(op, "x", x));
-  AG_TRY(require_eps(op, c->f[0]));
+  AG_TRY(require_eps(op, ag_norm_args_decode(c).eps));
   if (x->ndim == 0) return ag_set_error(AG_ERR_INVALID, "%s: x has no dims", op);
   int64_t d = x->shape[x->ndim - 1];
   if (d == 0) return ag_set_error(AG_ERR_INVALID, "%s: the normalised dim of x is empty", op);
@@ -55,11 +81,11 @@ ag_status ag_infer_rmsnorm(const ag_op_call *c, ag_shape *out) {
 }
 
 /* A non-empty x [N, C, ...] with 2 to 4 dims, and its weight and bias [C]. */
-static ag_status require_channels(const char *op, const ag_op_call *c) {
+static ag_status require_channels(const char *op, const ag_op_call *c, float eps) {
   const ag_tensor *x = c->in[0];
   char d[64];
   AG_TRY(ag_op_require_float(op, "x", x));
-  AG_TRY(require_eps(op, c->f[0]));
+  AG_TRY(require_eps(op, eps));
   if (x->ndim < 2 || x->ndim > 4 || ag_tensor_numel(x) == 0)
     return ag_set_error(AG_ERR_INVALID,
                         "%s: x %s must be a non-empty [N, C], [N, C, L] or [N, C, H, W]", op,
@@ -69,9 +95,10 @@ static ag_status require_channels(const char *op, const ag_op_call *c) {
 }
 
 ag_status ag_infer_groupnorm(const ag_op_call *c, ag_shape *out) {
-  AG_TRY(require_channels("groupnorm", c));
+  const ag_groupnorm_args a = ag_groupnorm_args_decode(c);
+  AG_TRY(require_channels("groupnorm", c, a.eps));
   const ag_tensor *x = c->in[0];
-  int64_t groups = c->i[0];
+  const int64_t groups = a.groups;
   if (groups < 1 || x->shape[1] % groups != 0) {
     char d[64];
     return ag_set_error(AG_ERR_INVALID, "groupnorm: %lld groups do not divide the channels of x %s",
@@ -84,12 +111,13 @@ ag_status ag_infer_groupnorm(const ag_op_call *c, ag_shape *out) {
 }
 
 ag_status ag_infer_batchnorm(const ag_op_call *c, ag_shape *out) {
-  AG_TRY(require_channels("batchnorm", c));
+  const ag_batchnorm_args a = ag_batchnorm_args_decode(c);
+  AG_TRY(require_channels("batchnorm", c, a.eps));
   const ag_tensor *x = c->in[0];
   int64_t ch = x->shape[1];
   AG_TRY(require_param("batchnorm", "running_mean", c->in[3], x, ch, AG_F32));
   AG_TRY(require_param("batchnorm", "running_var", c->in[4], x, ch, AG_F32));
-  if (c->i[0] && ag_tensor_numel(x) / ch <= 1) {
+  if (a.training && ag_tensor_numel(x) / ch <= 1) {
     char d[64];
     return ag_set_error(AG_ERR_INVALID,
                         "batchnorm: training needs more than one value per channel, x is %s",
@@ -101,37 +129,32 @@ ag_status ag_infer_batchnorm(const ag_op_call *c, ag_shape *out) {
   return AG_OK;
 }
 
-ag_status ag_eager_layernorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_tensor *x,
-                             const ag_tensor *w, const ag_tensor *b, float eps) {
-  if (!w != !b)
-    return ag_set_error(AG_ERR_INVALID, "layernorm: give both weight and bias, or neither");
-  if (!w)
-    return ag_op_eager(AG_OP_LAYERNORM_NOAFFINE,
-                       &(ag_op_call){.in = {x}, .out = {y, mean, rstd}, .f = {eps}});
-  return ag_op_eager(AG_OP_LAYERNORM,
-                     &(ag_op_call){.in = {x, w, b}, .out = {y, mean, rstd}, .f = {eps}});
+ag_tensor *ag_layernorm(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *b, float eps) {
+  ag_op_call c = {.in = {x, w, b}};
+  ag_norm_args_encode(&c, &(ag_norm_args){eps});
+  return ag_graph_op(g, AG_OP_LAYERNORM, &c, NULL);
 }
 
-ag_status ag_eager_rmsnorm(ag_tensor *y, ag_tensor *rstd, const ag_tensor *x, const ag_tensor *w,
-                           float eps) {
-  return ag_op_eager(AG_OP_RMSNORM, &(ag_op_call){.in = {x, w}, .out = {y, rstd}, .f = {eps}});
+ag_tensor *ag_rmsnorm(ag_graph *g, ag_tensor *x, ag_tensor *w, float eps) {
+  ag_op_call c = {.in = {x, w}};
+  ag_norm_args_encode(&c, &(ag_norm_args){eps});
+  return ag_graph_op(g, AG_OP_RMSNORM, &c, NULL);
 }
 
-ag_status ag_eager_groupnorm(ag_tensor *y, ag_tensor *mean, ag_tensor *rstd, const ag_tensor *x,
-                             const ag_tensor *w, const ag_tensor *b, int64_t groups, float eps) {
-  return ag_op_eager(AG_OP_GROUPNORM, &(ag_op_call){.in = {x, w, b},
-                                                     .out = {y, mean, rstd},
-                                                     .f = {eps},
-                                                     .i = {groups}});
+ag_tensor *ag_groupnorm(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *b,
+                        ag_groupnorm_args args) {
+  ag_op_call c = {.in = {x, w, b}};
+  ag_groupnorm_args_encode(&c, &args);
+  return ag_graph_op(g, AG_OP_GROUPNORM, &c, NULL);
 }
 
-ag_status ag_eager_batchnorm(ag_tensor *y, ag_tensor *saved, ag_tensor *running, const ag_tensor *x,
-                             const ag_tensor *w, const ag_tensor *b, const ag_tensor *running_mean,
-                             const ag_tensor *running_var, int training, float eps,
-                             float momentum) {
-  return ag_op_eager(AG_OP_BATCHNORM,
-                     &(ag_op_call){.in = {x, w, b, running_mean, running_var},
-                                   .out = {y, saved, running},
-                                   .f = {eps, momentum},
-                                   .i = {training}});
+ag_tensor *ag_batchnorm(ag_graph *g, ag_tensor *x, ag_tensor *w, ag_tensor *b,
+                        ag_tensor *running_mean, ag_tensor *running_var, ag_batchnorm_args args,
+                        ag_tensor **running) {
+  ag_op_call c = {.in = {x, w, b, running_mean, running_var}};
+  ag_batchnorm_args_encode(&c, &args);
+  ag_tensor *outs[3] = {0};
+  ag_tensor *y = ag_graph_op(g, AG_OP_BATCHNORM, &c, outs);
+  if (running) *running = outs[2];
+  return y;
 }

@@ -1,7 +1,29 @@
-/* Softmax and loss ops: shape inference and eager API. */
+/* Softmax and loss ops: typed arguments, shape inference, graph builders
+ * and eager API. */
 #include <math.h>
 
 #include "ops_internal.h"
+#include "runtime/graph/ag_graph.h"
+
+void ag_softmax_args_encode(ag_op_call *c, const ag_softmax_args *a) {
+  c->f[0] = a->scale;
+  c->i[0] = a->causal;
+}
+ag_softmax_args ag_softmax_args_decode(const ag_op_call *c) {
+  return (ag_softmax_args){c->f[0], c->i[0] != 0};
+}
+
+void ag_cross_entropy_args_encode(ag_op_call *c, const ag_cross_entropy_args *a) {
+  c->i[0] = a->ignore_index;
+  c->i[1] = a->has_ignore;
+  c->f[0] = a->label_smoothing;
+}
+ag_cross_entropy_args ag_cross_entropy_args_decode(const ag_op_call *c) {
+  return (ag_cross_entropy_args){c->i[1] != 0, c->i[0], c->f[0]};
+}
+
+void ag_huber_args_encode(ag_op_call *c, const ag_huber_args *a) { c->f[0] = a->delta; }
+ag_huber_args ag_huber_args_decode(const ag_op_call *c) { return (ag_huber_args){c->f[0]}; }
 
 static ag_status require_rows(const char *op, const ag_tensor *x) {
   AG_TRY(ag_op_require_float(op, "input 0", x));
@@ -14,12 +36,13 @@ static ag_status require_rows(const char *op, const ag_tensor *x) {
 
 ag_status ag_infer_softmax(const ag_op_call *c, ag_shape *out) {
   const ag_tensor *x = c->in[0];
+  const ag_softmax_args a = ag_softmax_args_decode(c);
   char d[64];
   AG_TRY(require_rows("softmax", x));
-  if (!isfinite(c->f[0]))
-    return ag_set_error(AG_ERR_INVALID, "softmax: scale f[0] = %g is not finite", c->f[0]);
+  if (!isfinite(a.scale))
+    return ag_set_error(AG_ERR_INVALID, "softmax: scale %g is not finite", a.scale);
   /* With S < T the first T - S rows would keep no column at all. */
-  if (c->i[0] && (x->ndim < 2 || x->shape[x->ndim - 1] < x->shape[x->ndim - 2]))
+  if (a.causal && (x->ndim < 2 || x->shape[x->ndim - 1] < x->shape[x->ndim - 2]))
     return ag_set_error(AG_ERR_INVALID, "softmax: a causal mask needs [.., T, S] with S >= T, got %s",
                         ag_tensor_describe(x, d, sizeof d));
   out[0] = ag_shape_of(x);
@@ -39,9 +62,10 @@ ag_status ag_infer_cross_entropy(const ag_op_call *c, ag_shape *out) {
       t->shape[0] != x->shape[0])
     return ag_op_error_shapes("cross_entropy", "logits [N, C>0] and i32 targets [N] expected", x,
                               t);
-  if (!(c->f[0] >= 0.0f && c->f[0] <= 1.0f))
-    return ag_set_error(AG_ERR_INVALID, "cross_entropy: label smoothing f[0] = %g is not in [0, 1]",
-                        c->f[0]);
+  const float smoothing = ag_cross_entropy_args_decode(c).label_smoothing;
+  if (!(smoothing >= 0.0f && smoothing <= 1.0f))
+    return ag_set_error(AG_ERR_INVALID, "cross_entropy: label smoothing %g is not in [0, 1]",
+                        smoothing);
   for (int k = 0; k < 2; k++) out[k] = (ag_shape){AG_F32, 1, {x->shape[0]}};
   return AG_OK;
 }
@@ -62,32 +86,39 @@ ag_status ag_infer_mse_loss(const ag_op_call *c, ag_shape *out) {
 }
 
 ag_status ag_infer_huber_loss(const ag_op_call *c, ag_shape *out) {
-  if (!(c->f[0] >= 0.0f && isfinite(c->f[0])))
-    return ag_set_error(AG_ERR_INVALID, "huber_loss: delta f[0] = %g must be positive (0 means 1)",
-                        c->f[0]);
+  const float delta = ag_huber_args_decode(c).delta;
+  if (!(delta >= 0.0f && isfinite(delta)))
+    return ag_set_error(AG_ERR_INVALID, "huber_loss: delta %g must be positive (0 means 1)",
+                        delta);
   return infer_mean_loss("huber_loss", c, out);
 }
 
+static ag_tensor *op1(ag_graph *g, ag_op op, ag_op_call c) { return ag_graph_op(g, op, &c, NULL); }
+
+ag_tensor *ag_softmax(ag_graph *g, ag_tensor *x, float scale, int causal) {
+  ag_op_call c = {.in = {x}};
+  ag_softmax_args_encode(&c, &(ag_softmax_args){scale, causal});
+  return op1(g, AG_OP_SOFTMAX, c);
+}
+ag_tensor *ag_log_softmax(ag_graph *g, ag_tensor *x) {
+  return op1(g, AG_OP_LOG_SOFTMAX, (ag_op_call){.in = {x}});
+}
+ag_tensor *ag_cross_entropy(ag_graph *g, ag_tensor *logits, ag_tensor *targets) {
+  ag_op_call c = {.in = {logits, targets}};
+  ag_cross_entropy_args_encode(&c, &(ag_cross_entropy_args){0});
+  return ag_mean_all(g, op1(g, AG_OP_CROSS_ENTROPY, c));
+}
+ag_tensor *ag_mse_loss(ag_graph *g, ag_tensor *a, ag_tensor *b) {
+  return op1(g, AG_OP_MSE_LOSS, (ag_op_call){.in = {a, b}});
+}
+ag_tensor *ag_huber_loss(ag_graph *g, ag_tensor *a, ag_tensor *b, float delta) {
+  ag_op_call c = {.in = {a, b}};
+  ag_huber_args_encode(&c, &(ag_huber_args){delta});
+  return op1(g, AG_OP_HUBER_LOSS, c);
+}
+
 ag_status ag_eager_softmax(ag_tensor *y, const ag_tensor *x, float scale, int causal) {
-  return ag_op_eager(AG_OP_SOFTMAX, &(ag_op_call){.in = {x}, .out = {y}, .f = {scale}, .i = {causal}});
-}
-
-ag_status ag_eager_log_softmax(ag_tensor *y, const ag_tensor *x) {
-  return ag_op_eager(AG_OP_LOG_SOFTMAX, &(ag_op_call){.in = {x}, .out = {y}});
-}
-
-ag_status ag_eager_cross_entropy(ag_tensor *losses, ag_tensor *lse, const ag_tensor *logits,
-                                 const ag_tensor *targets, int has_ignore, int64_t ignore_index,
-                                 float label_smoothing) {
-  return ag_op_eager(AG_OP_CROSS_ENTROPY,
-                     &(ag_op_call){.in = {logits, targets}, .out = {losses, lse},
-                                   .f = {label_smoothing}, .i = {ignore_index, has_ignore}});
-}
-
-ag_status ag_eager_mse_loss(ag_tensor *y, const ag_tensor *a, const ag_tensor *b) {
-  return ag_op_eager(AG_OP_MSE_LOSS, &(ag_op_call){.in = {a, b}, .out = {y}});
-}
-
-ag_status ag_eager_huber_loss(ag_tensor *y, const ag_tensor *a, const ag_tensor *b, float delta) {
-  return ag_op_eager(AG_OP_HUBER_LOSS, &(ag_op_call){.in = {a, b}, .out = {y}, .f = {delta}});
+  ag_op_call c = {.in = {x}, .out = {y}};
+  ag_softmax_args_encode(&c, &(ag_softmax_args){scale, causal});
+  return ag_op_eager(AG_OP_SOFTMAX, &c);
 }

@@ -1,4 +1,6 @@
-/* ag_sched.h - plans and runs a graph on its backend.
+/* ag_sched.h - the main header of runtime/sched/, which owns planning and
+ * running graphs: kernel support, streams, memory, event waits and CUDA-graph
+ * capture. It plans and runs a graph on its backend.
  *
  * Planning (ag_sched_new) checks that every node has a kernel on the
  * backend, gives every value its memory, and on CUDA puts independent

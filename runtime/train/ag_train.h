@@ -1,4 +1,7 @@
-/* ag_train.h - training-loop helpers over a set of parameters: an optimizer
+/* ag_train.h - the main header of runtime/train/, which owns what training
+ * loops share (optimisers, LR schedules, EMA, the progress line in
+ * ag_progress.h); the loops themselves live with their models. Helpers over
+ * a set of parameters: an optimizer
  * (AdamW or SGD) with gradient accumulation and global-norm clipping, a
  * warm-up + cosine learning-rate schedule, and an exponential moving average
  * of the weights. Everything runs through eager ops, so it works on every

@@ -210,10 +210,10 @@ static ag_status apply_update(ag_optimizer *o, ag_tensor **g, float lr) {
   for (int i = 0; i < o->n; i++) {
     float wd = o->decay[i] ? op->weight_decay : 0.0f;
     if (op->kind == AG_OPTIM_ADAMW) {
-      ag_adamw_params hp = {lr, op->beta1, op->beta2, op->eps, wd, o->steps + 1};
+      ag_adamw_args hp = {lr, op->beta1, op->beta2, op->eps, wd, o->steps + 1};
       AG_TRY(ag_eager_adamw(o->params[i], o->m[i], o->v[i], g[i], &hp));
     } else {
-      ag_sgd_params hp = {lr, op->momentum, wd, op->dampening, op->nesterov, o->steps == 0};
+      ag_sgd_args hp = {lr, op->momentum, wd, op->dampening, op->nesterov, o->steps == 0};
       AG_TRY(ag_eager_sgd(o->params[i], o->m[i], g[i], &hp));
     }
   }

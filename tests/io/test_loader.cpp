@@ -182,6 +182,9 @@ TEST(Batch, WriteFieldIntoTensor) {
   const ag_batch *b = nullptr;
   ASSERT_EQ(ag_loader_next(l, &b), AG_OK);
   ASSERT_NE(b, nullptr);
+  char desc[64];
+  const ag_shape shape = ag_batch_field_shape(b, 1);
+  EXPECT_STREQ(ag_shape_describe(&shape, desc, sizeof desc), "f32[4,2]");
   const int64_t pshape[2] = {4, 2}, wrong[2] = {4, 3};
   ag_tensor *t = ag_tensor_new(ag_backend_cpu(), AG_F32, 2, pshape);
   ASSERT_EQ(ag_batch_write_field(b, 1, t), AG_OK) << ag_last_error();

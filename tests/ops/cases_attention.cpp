@@ -7,6 +7,12 @@ using namespace ag_test;
 
 namespace {
 
+void set_args(OpCase &c, const ag_attention_args &a) {
+  ag_op_call call = {};
+  ag_attention_args_encode(&call, &a);
+  c.set_args(call);
+}
+
 struct Shape {
   const char *label;
   int64_t b, h, tq, tk, d;
@@ -25,7 +31,7 @@ OpCase attention_case(const Shape &s, bool padded) {
     inputs.push_back(len);
   }
   OpCase c = op_case(padded ? AG_OP_ATTENTION_PADDED : AG_OP_ATTENTION, s.label, inputs);
-  c.i[0] = s.causal;
+  set_args(c, {0.0f, s.causal});
   c.finite_differences = false;
   return c;
 }
@@ -49,7 +55,7 @@ AG_OP_CASES(attention) {
   cases.push_back(attention_case({"pad_x33_40_d64", 2, 2, 33, 40, 64, 0}, true));
   cases.push_back(attention_case({"pad_x20_70_d32_causal", 2, 1, 20, 70, 32, 1}, true));
   OpCase scaled = attention_case({"scale_t9_d32", 1, 1, 9, 9, 32, 0}, false);
-  scaled.f[0] = 0.3f;
+  set_args(scaled, {0.3f, 0});
   cases.push_back(scaled);
   // One tiny case checks the f32 gradients by finite differences.
   OpCase fd = attention_case({"fd_x3_5_d32_causal", 1, 1, 3, 5, 32, 1}, true);

@@ -19,9 +19,12 @@ OpCase conv_case(ag_op op, const ConvSpec &s, bool bias) {
   std::vector<InputSpec> ins = {in(s.x), in(s.w)};
   if (bias) ins.push_back(in({s.w[0]}));
   OpCase c = op_case(op, s.label, ins);
-  const int64_t v[8] = {s.stride[0], s.stride[1], s.pad[0], s.pad[1],
-                        s.dil[0],    s.dil[1],    s.groups, s.output_padding};
-  for (int k = 0; k < 8; k++) c.i[k] = v[k];
+  const ag_conv2d_args args = {{s.stride[0], s.stride[1]}, {s.pad[0], s.pad[1]},
+                               {s.dil[0], s.dil[1]},       s.groups,
+                               s.output_padding};
+  ag_op_call call = {};
+  ag_conv2d_args_encode(&call, &args);
+  c.set_args(call);
   c.finite_differences = s.fd;
   return c;
 }
@@ -29,9 +32,10 @@ OpCase conv_case(ag_op op, const ConvSpec &s, bool bias) {
 OpCase pool_case(const char *label, std::vector<int64_t> x, int64_t k, int64_t stride,
                  int64_t pad, bool fd) {
   OpCase c = op_case(AG_OP_AVGPOOL2D, label, {in(std::move(x))});
-  c.i[0] = k;
-  c.i[1] = stride;
-  c.i[2] = pad;
+  const ag_pool2d_args args = {k, stride, pad};
+  ag_op_call call = {};
+  ag_pool2d_args_encode(&call, &args);
+  c.set_args(call);
   c.finite_differences = fd;
   return c;
 }

@@ -80,7 +80,7 @@ void add_unary(CaseList *cases) {
       x.lo = u.lo;
       x.hi = u.hi;
       OpCase c = op_case(u.op, dims(s), {x});
-      c.f[0] = u.param;
+      encode_args(c, ag_unary_args_encode, ag_unary_args{u.param});
       limit_finite_differences(&c);
       cases->push_back(c);
     }
@@ -107,7 +107,7 @@ void add_cast(CaseList *cases) {
     x.lo = -5.0f;
     x.hi = 5.0f;
     OpCase c = op_case(AG_OP_CAST, "to_" + dtype_label(to), {x});
-    c.i[0] = to;
+    encode_args(c, ag_cast_args_encode, ag_cast_args{to});
     c.exact = true;
     // Rounded or truncated outputs make numeric gradients meaningless.
     c.finite_differences = to == AG_F32;
@@ -117,7 +117,7 @@ void add_cast(CaseList *cases) {
     xi.lo = -300.0f;
     xi.hi = 300.0f;
     OpCase ci = op_case(AG_OP_CAST, "i32_to_" + dtype_label(to), {xi});
-    ci.i[0] = to;
+    encode_args(ci, ag_cast_args_encode, ag_cast_args{to});
     ci.exact = true;
     ci.dtypes = {AG_F32};  // the input dtype is fixed; one run suffices
     cases->push_back(ci);
@@ -128,21 +128,19 @@ void add_fills(CaseList *cases) {
   for (const Shape &s : {Shape{7}, Shape{3, 33}, Shape{2, 3, 257}}) {
     OpCase c = op_case(AG_OP_FILL, dims(s), {});
     c.out_shape = s;
-    c.f[0] = -2.75f;
+    encode_args(c, ag_fill_args_encode, ag_fill_args{-2.75f});
     c.dtypes = {AG_F32, AG_BF16, AG_F16, AG_I32};
     c.exact = true;
     cases->push_back(c);
   }
   OpCase f = op_case(AG_OP_ARANGE, "frac", {});
   f.out_shape = {1029};
-  f.f[0] = -3.5f;
-  f.f[1] = 0.125f;
+  encode_args(f, ag_arange_args_encode, ag_arange_args{-3.5f, 0.125f});
   f.exact = true;
   cases->push_back(f);
   OpCase i = op_case(AG_OP_ARANGE, "int", {});
   i.out_shape = {1029};
-  i.f[0] = -70.0f;
-  i.f[1] = 3.0f;
+  encode_args(i, ag_arange_args_encode, ag_arange_args{-70.0f, 3.0f});
   i.dtypes = {AG_I32, AG_F32};
   i.exact = true;
   cases->push_back(i);

@@ -21,17 +21,17 @@ OpCase lookup(const std::string &label, int64_t vocab, int64_t dim, std::vector<
   return c;
 }
 
-OpCase timestep(const std::string &label, int64_t n, int64_t dim, int64_t flip, float max_period,
+OpCase timestep(const std::string &label, int64_t n, int64_t dim, int flip, float max_period,
                 float shift) {
   InputSpec t = in({n});
   t.lo = 0;
   t.hi = 1000;
   t.differentiable = false;
   OpCase c = op_case(AG_OP_TIMESTEP_EMBEDDING, label, {t});
-  c.i[0] = dim;
-  c.i[1] = flip;
-  c.f[0] = max_period;
-  c.f[1] = shift;
+  const ag_timestep_embedding_args args = {dim, flip, max_period, shift};
+  ag_op_call call = {};
+  ag_timestep_embedding_args_encode(&call, &args);
+  c.set_args(call);
   return c;
 }
 

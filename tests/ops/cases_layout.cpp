@@ -38,10 +38,10 @@ void add_concat_split(CaseList *cases, const std::vector<int64_t> &shape, const 
     std::string label = tag + "_a" + std::to_string(axis);
     OpCase cat = op_case(AG_OP_CONCAT, label,
                          {in(with_dim(shape, axis, 3)), in(with_dim(shape, axis, shape[axis]))});
-    cat.i[0] = (int64_t)axis - (int64_t)shape.size();  // negative axes
+    encode_args(cat, ag_axis_args_encode,
+                ag_axis_args{(int)axis - (int)shape.size()});  // negative axes
     OpCase split = op_case(AG_OP_SPLIT, label, {in(shape)});
-    split.i[0] = (int64_t)axis;
-    split.i[1] = 1 + shape[axis] / 3;
+    encode_args(split, ag_split_args_encode, ag_split_args{(int)axis, 1 + shape[axis] / 3});
     split.grad_outputs = {0, 1};
     for (OpCase *c : {&cat, &split}) {
       c->exact = true;
@@ -57,7 +57,7 @@ OpCase gather(const std::string &label, std::vector<int64_t> shape, int64_t axis
   idx.hi = (float)shape[(size_t)(axis < 0 ? axis + (int64_t)shape.size() : axis)];
   idx.differentiable = false;
   OpCase c = op_case(AG_OP_GATHER, label, {in(std::move(shape)), idx});
-  c.i[0] = axis;
+  encode_args(c, ag_axis_args_encode, ag_axis_args{(int)axis});
   c.exact = true;
   // The CUDA scatter-add rounds every atomic add in bf16/f16, the CPU once.
   c.tol_scale = 10;

@@ -11,9 +11,13 @@ namespace {
 OpCase mm(std::string label, std::vector<int64_t> a, std::vector<int64_t> b, int ta, int tb,
           int epilogue = 0) {
   OpCase c = op_case(AG_OP_MATMUL, std::move(label), {in(std::move(a)), in(std::move(b))});
-  c.i[0] = ta;
-  c.i[1] = tb;
-  c.i[2] = epilogue;
+  const ag_matmul_args args = {ta, tb, epilogue};
+  ag_op_call call = {};
+  ag_matmul_args_encode(&call, &args);
+  c.set_args(call);
+  // The op is linear in each input (but for the epilogue), so a large step
+  // keeps f32 rounding out of the quotient.
+  c.fd_eps = epilogue == 0 ? 0.25 : epilogue == 1 ? 1e-3 : 1e-2;
   return c;
 }
 
@@ -60,10 +64,8 @@ AG_OP_CASES(matmul) {
   for (auto &c : cases) {
     int64_t elems = 0;
     for (const auto &s : c.inputs) elems += numel(s.shape);
-    // Each element costs two forwards; the op is linear in each input (but for
-    // the epilogue), so a large step keeps f32 rounding out of the quotient.
+    // Each element costs two forwards.
     c.finite_differences = elems <= 400;
-    c.fd_eps = c.i[2] == 0 ? 0.25 : c.i[2] == 1 ? 1e-3 : 1e-2;
   }
   return cases;
 }

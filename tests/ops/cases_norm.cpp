@@ -11,10 +11,18 @@ namespace {
 
 constexpr float kEps = 1e-5f;
 
+// The case's parameters from an encoded call.
+template <class Args> void set_args(OpCase &c, const Args &a,
+                                    void (*encode)(ag_op_call *, const Args *)) {
+  ag_op_call call = {};
+  encode(&call, &a);
+  c.set_args(call);
+}
+
 OpCase norm_case(ag_op op, const std::string &label, std::vector<InputSpec> inputs,
                  bool finite_differences) {
   OpCase c = op_case(op, label, std::move(inputs));
-  c.f[0] = kEps;
+  set_args(c, ag_norm_args{kEps}, ag_norm_args_encode);
   c.finite_differences = finite_differences;
   return c;
 }
@@ -43,7 +51,7 @@ void add_last_dim_cases(CaseList *out, ag_op op, bool weight, bool bias) {
 OpCase group_case(const std::string &label, std::vector<int64_t> x, int64_t groups, bool fd) {
   int64_t ch = x[1];
   OpCase c = norm_case(AG_OP_GROUPNORM, label, {in(std::move(x)), in({ch}), in({ch})}, fd);
-  c.i[0] = groups;
+  set_args(c, ag_groupnorm_args{groups, kEps}, ag_groupnorm_args_encode);
   return c;
 }
 
@@ -56,8 +64,7 @@ OpCase batch_case(const std::string &label, std::vector<int64_t> x, bool trainin
   var.hi = 2.0f;
   OpCase c = norm_case(AG_OP_BATCHNORM, label, {in(std::move(x)), in({ch}), in({ch}), mean, var},
                        fd);
-  c.f[1] = 0.1f;
-  c.i[0] = training;
+  set_args(c, ag_batchnorm_args{training, kEps, 0.1f}, ag_batchnorm_args_encode);
   return c;
 }
 

@@ -19,9 +19,7 @@ InputSpec f32_scalar(float lo, float hi) { return ranged({1}, lo, hi, AG_F32); }
 
 // lr 1e-2 makes a step visible next to the param's own magnitude.
 void set_adamw(OpCase *c, int64_t step, float weight_decay) {
-  c->f[0] = 1e-2f, c->f[1] = 0.9f, c->f[2] = 0.999f, c->f[3] = 1e-8f;
-  c->i[0] = step;
-  c->i[1] = ag_optim_f32_bits(weight_decay);
+  encode_args(*c, ag_adamw_args_encode, ag_adamw_args{1e-2f, 0.9f, 0.999f, 1e-8f, weight_decay, step});
 }
 
 void add_adamw(CaseList *cases, const std::string &label, const std::vector<int64_t> &s) {
@@ -38,20 +36,19 @@ void add_adamw(CaseList *cases, const std::string &label, const std::vector<int6
   }
 }
 
-// f: lr, momentum, weight decay, dampening; i: nesterov, first step.
 void add_sgd(CaseList *cases, const std::string &label, const std::vector<int64_t> &s) {
   struct Variant {
     const char *name;
     float momentum, wd, dampening;
-    int64_t nesterov, first;
+    int nesterov, first;
   };
   for (const Variant &v :
        {Variant{"mom", 0.9f, 1e-2f, 0, 0, 0}, Variant{"first", 0.9f, 0, 0, 0, 1},
         Variant{"nesterov", 0.9f, 1e-2f, 0, 1, 0}, Variant{"damp", 0.8f, 0, 0.25f, 0, 0},
         Variant{"plain", 0, 0.1f, 0, 0, 0}}) {
     OpCase c = op_case(AG_OP_SGD, label + "_" + v.name, {in(s), in(s), in(s)});
-    c.f[0] = 0.05f, c.f[1] = v.momentum, c.f[2] = v.wd, c.f[3] = v.dampening;
-    c.i[0] = v.nesterov, c.i[1] = v.first;
+    encode_args(c, ag_sgd_args_encode,
+                ag_sgd_args{0.05f, v.momentum, v.wd, v.dampening, v.nesterov, v.first});
     cases->push_back(c);
   }
 }
@@ -60,10 +57,10 @@ void add_clipping(CaseList *cases, const std::string &label, const std::vector<i
   cases->push_back(op_case(AG_OP_SQ_NORM, label, {in(s), f32_scalar(0, 3)}));
   // A total of 4..9 against max_norm 1 clips; 0..0.5 leaves the gradient alone.
   OpCase clip = op_case(AG_OP_CLIP_SCALE, label + "_clip", {in(s), f32_scalar(4, 9)});
-  clip.f[0] = 1.0f;
+  encode_args(clip, ag_clip_args_encode, ag_clip_args{1.0f});
   cases->push_back(clip);
   OpCase keep = op_case(AG_OP_CLIP_SCALE, label + "_keep", {in(s), f32_scalar(0, 0.5f)});
-  keep.f[0] = 1.0f;
+  encode_args(keep, ag_clip_args_encode, ag_clip_args{1.0f});
   cases->push_back(keep);
 }
 

@@ -9,10 +9,10 @@ AG_OP_CASES(random) {
     for (uint64_t offset : {0ull, 3ull, 1000003ull}) {
       OpCase c = op_case(op, "off" + std::to_string(offset), {});
       c.out_shape = {3, 1001};
-      c.f[0] = op == AG_OP_FILL_UNIFORM ? -1.0f : 0.5f;
-      c.f[1] = op == AG_OP_FILL_UNIFORM ? 3.0f : 2.0f;
-      c.u[0] = 1234;
-      c.u[1] = offset;
+      if (op == AG_OP_FILL_UNIFORM)
+        encode_args(c, ag_uniform_args_encode, ag_uniform_args{1234, offset, -1.0f, 3.0f});
+      else
+        encode_args(c, ag_normal_args_encode, ag_normal_args{1234, offset, 0.5f, 2.0f});
       c.exact = true;
       cases.push_back(c);
     }

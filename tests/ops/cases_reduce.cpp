@@ -10,8 +10,7 @@ namespace {
 OpCase reduction(ag_op op, const std::string &label, std::vector<int64_t> shape, int64_t axis,
                  int64_t keepdim) {
   OpCase c = op_case(op, label, {in(std::move(shape))});
-  c.i[0] = axis;
-  c.i[1] = keepdim;
+  encode_args(c, ag_reduce_args_encode, ag_reduce_args{(int)axis, (int)keepdim});
   return c;
 }
 

@@ -12,8 +12,7 @@ namespace {
 OpCase softmax_case(const std::string &label, std::vector<int64_t> shape, float scale,
                     bool causal) {
   OpCase c = op_case(AG_OP_SOFTMAX, label, {in(std::move(shape))});
-  c.f[0] = scale;
-  c.i[0] = causal;
+  encode_args(c, ag_softmax_args_encode, ag_softmax_args{scale, causal});
   return c;
 }
 
@@ -61,13 +60,11 @@ AG_OP_CASES(softmax) {
       cross_entropy_case("packed", 2, 1048),
   };
   OpCase ignore = cross_entropy_case("ignore", 8, 6);
-  ignore.i[0] = 2;  // rows with target 2 are ignored
-  ignore.i[1] = 1;
+  // rows with target 2 are ignored
+  encode_args(ignore, ag_cross_entropy_args_encode, ag_cross_entropy_args{1, 2, 0.0f});
   cases.push_back(ignore);
   OpCase smooth = cross_entropy_case("smooth", 4, 33);
-  smooth.f[0] = 0.1f;
-  smooth.i[0] = 5;
-  smooth.i[1] = 1;
+  encode_args(smooth, ag_cross_entropy_args_encode, ag_cross_entropy_args{1, 5, 0.1f});
   cases.push_back(smooth);
   OpCase lse_grad = cross_entropy_case("lse_grad", 4, 16);
   lse_grad.grad_outputs = {0, 1};  // the saved logsumexp is differentiable too
@@ -79,7 +76,8 @@ AG_OP_CASES(softmax) {
     std::string label = "s" + std::to_string(k);
     cases.push_back(op_case(AG_OP_MSE_LOSS, label, {in(s), in(s)}));
     OpCase huber = op_case(AG_OP_HUBER_LOSS, label, {in(s), in(s)});
-    huber.f[0] = k == 1 ? 0.0f : 0.8f;  // 0: PyTorch's default delta of 1
+    // 0: PyTorch's default delta of 1
+    encode_args(huber, ag_huber_args_encode, ag_huber_args{k == 1 ? 0.0f : 0.8f});
     cases.push_back(huber);
   }
   // Finite differences cost two forwards per element: keep them to small shapes.

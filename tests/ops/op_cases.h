@@ -4,7 +4,10 @@
 //
 //   AG_OP_CASES(norm) {
 //     OpCase c = op_case(AG_OP_LAYERNORM, "rows", {in({4, 33}), in({33}), in({33})});
-//     c.f[0] = 1e-5f;
+//     const ag_norm_args args = {1e-5f};
+//     ag_op_call call = {};
+//     ag_norm_args_encode(&call, &args);
+//     c.set_args(call);
 //     return {c};
 //   }
 //
@@ -14,6 +17,8 @@
 #ifndef AG_OP_CASES_H
 #define AG_OP_CASES_H
 
+#include <algorithm>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -46,7 +51,23 @@ struct OpCase {
   std::vector<int> grad_outputs = {0};  // outputs given a random gradient
   bool finite_differences = true;  // check f32 gradients numerically
   double fd_eps = 1e-3, fd_atol = 2e-3, fd_rtol = 1e-2;
+
+  // Takes the parameters from a call that a family's typed args were encoded
+  // into (ag_<name>_args_encode), so cases never name the slots.
+  void set_args(const ag_op_call &call) {
+    std::copy(std::begin(call.f), std::end(call.f), f);
+    std::copy(std::begin(call.i), std::end(call.i), i);
+    std::copy(std::begin(call.u), std::end(call.u), u);
+  }
 };
+
+// Encodes a family's typed args (ag_<name>_args) into a case.
+template <class Args>
+void encode_args(OpCase &c, void (*encode)(ag_op_call *, const Args *), const Args &a) {
+  ag_op_call call = {};
+  encode(&call, &a);
+  c.set_args(call);
+}
 
 inline InputSpec in(std::vector<int64_t> shape) { return InputSpec{std::move(shape)}; }
 

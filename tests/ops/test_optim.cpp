@@ -53,13 +53,9 @@ ag_op_call call(std::initializer_list<const ag_tensor *> in,
   return c;
 }
 
-const ag_adamw_params kAdamw = {1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, 2};
+const ag_adamw_args kAdamw = {1e-2f, 0.9f, 0.999f, 1e-8f, 0.1f, 2};
 
-void set_adamw(ag_op_call *c, const ag_adamw_params &hp) {
-  c->f[0] = hp.lr, c->f[1] = hp.beta1, c->f[2] = hp.beta2, c->f[3] = hp.eps;
-  c->i[0] = hp.step;
-  c->i[1] = ag_optim_f32_bits(hp.weight_decay);
-}
+void set_adamw(ag_op_call *c, const ag_adamw_args &hp) { ag_adamw_args_encode(c, &hp); }
 
 TEST(OptimInPlace, AdamwMatchesOutOfPlace) {
   for (ag_backend *be : backends())
@@ -101,14 +97,13 @@ TEST(OptimInPlace, AdamwMasterMatchesOutOfPlace) {
 }
 
 TEST(OptimInPlace, SgdMatchesOutOfPlace) {
-  const ag_sgd_params hp = {0.05f, 0.9f, 1e-2f, 0.0f, 1, 0};
+  const ag_sgd_args hp = {0.05f, 0.9f, 1e-2f, 0.0f, 1, 0};
   for (ag_backend *be : backends()) {
     SCOPED_TRACE(be->name);
     Tensor p = make(be, AG_F32, 1), g = make(be, AG_F32, 2), b = make(be, AG_F32, 3);
     Tensor po = empty_like(p.get()), bo = empty_like(b.get());
     ag_op_call c = call({p.get(), g.get(), b.get()}, {po.get(), bo.get()});
-    c.f[0] = hp.lr, c.f[1] = hp.momentum, c.f[2] = hp.weight_decay, c.f[3] = hp.dampening;
-    c.i[0] = hp.nesterov, c.i[1] = hp.first_step;
+    ag_sgd_args_encode(&c, &hp);
     ASSERT_EQ(ag_op_eager(AG_OP_SGD, &c), AG_OK) << ag_last_error();
     ASSERT_EQ(ag_eager_sgd(p.get(), b.get(), g.get(), &hp), AG_OK) << ag_last_error();
     EXPECT_EQ(read_floats(p.get()), read_floats(po.get()));
@@ -126,7 +121,7 @@ TEST(OptimTrajectory, AdamwFollowsTheCpu) {
            v(make_tensor(be, AG_F32, {kN}, std::vector<float>(kN, 0)));
     for (int64_t t = 1; t <= 5; t++) {
       Tensor g = make(be, AG_F32, 10 + (uint32_t)t);
-      ag_adamw_params hp = kAdamw;
+      ag_adamw_args hp = kAdamw;
       hp.step = t;
       ASSERT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), g.get(), &hp), AG_OK) << ag_last_error();
     }
@@ -166,7 +161,7 @@ TEST(OptimErrors, BadParametersAreRejected) {
   ag_backend *be = ag_backend_cpu();
   Tensor p = make(be, AG_F32, 1), g = make(be, AG_F32, 2), m = make(be, AG_F32, 3),
          v = make(be, AG_F32, 4, 0.0f, 1.0f), h = make(be, AG_BF16, 5);
-  ag_adamw_params hp = kAdamw;
+  ag_adamw_args hp = kAdamw;
   hp.step = 0;
   EXPECT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), g.get(), &hp), AG_ERR_INVALID);
   EXPECT_NE(std::string(ag_last_error()).find("adamw: step 0"), std::string::npos)
@@ -174,7 +169,7 @@ TEST(OptimErrors, BadParametersAreRejected) {
   EXPECT_EQ(ag_eager_adamw(p.get(), m.get(), v.get(), h.get(), &kAdamw), AG_ERR_INVALID);
   EXPECT_EQ(ag_eager_adamw_master(p.get(), h.get(), m.get(), v.get(), g.get(), &kAdamw),
             AG_ERR_INVALID);
-  const ag_sgd_params bad_nesterov = {0.1f, 0.0f, 0.0f, 0.0f, 1, 0};
+  const ag_sgd_args bad_nesterov = {0.1f, 0.0f, 0.0f, 0.0f, 1, 0};
   EXPECT_EQ(ag_eager_sgd(p.get(), m.get(), g.get(), &bad_nesterov), AG_ERR_INVALID);
   EXPECT_EQ(ag_eager_sq_norm_acc(p.get(), g.get()), AG_ERR_INVALID);
   Tensor sq(make_tensor(be, AG_F32, {1}, {1.0f}));

@@ -171,7 +171,8 @@ TEST(Backend, StreamsAndEventsWorkOnCpu) {
   ag_op_call call{};
   call.in[0] = x;
   call.out[0] = y;
-  call.f[0] = 2.0f;
+  const ag_unary_args factor = {2.0f};
+  ag_unary_args_encode(&call, &factor);
   call.stream = stream;
   ASSERT_EQ(ag_op_forward(be, AG_OP_SCALE, &call), AG_OK);
   EXPECT_EQ(be->event_record(be, event, stream), AG_OK);

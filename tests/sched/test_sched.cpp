@@ -298,7 +298,7 @@ TEST_F(SchedTowers, FlaggedIntermediateKeepsItsValue) {
   for (uint32_t seed = 20; seed < 23; seed++) {
     write_inputs(t, seed);
     ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
-    ASSERT_EQ(ag_eager_matmul_bias(eager, t.a, w, bias, ag_matmul_opts{0, 1, AG_MATMUL_EPI_GELU}),
+    ASSERT_EQ(ag_eager_matmul_bias(eager, t.a, w, bias, ag_matmul_args{0, 1, AG_MATMUL_EPI_GELU}),
               AG_OK)
         << ag_last_error();
     const auto got = read_bytes(t.ha), want = read_bytes(eager);
@@ -374,6 +374,32 @@ TEST(SchedErrors, GraphWithErrorIsRefused) {
   ag_sched *s = nullptr;
   EXPECT_NE(ag_sched_new(g, nullptr, &s), AG_OK);
   EXPECT_EQ(s, nullptr);
+  ag_graph_free(g);
+}
+
+// The fused CUDA attention runs head dims 32, 64 and 128 only, so planning
+// refuses head dim 48 there, naming the node, the op and the reason; the CPU
+// kernels run any head dim.
+TEST(SchedErrors, AttentionHeadDimIsCheckedWhenPlanned) {
+  ag_graph *g = ag_graph_new(test_backend());
+  const int64_t shape[4] = {1, 2, 5, 48};
+  ag_tensor *q = ag_graph_input(g, "q", AG_F32, 4, shape);
+  ag_tensor *k = ag_graph_input(g, "k", AG_F32, 4, shape);
+  ag_tensor *v = ag_graph_input(g, "v", AG_F32, 4, shape);
+  ag_graph_output(g, ag_attention(g, q, k, v, ag_attention_args{}));
+  ASSERT_EQ(ag_graph_status(g), AG_OK) << ag_graph_error(g);
+  ag_sched *s = nullptr;
+#ifdef AG_SCHED_TEST_EMU
+  EXPECT_EQ(ag_sched_new(g, nullptr, &s), AG_ERR_UNSUPPORTED);
+  EXPECT_EQ(s, nullptr);
+  const std::string msg = ag_last_error();
+  EXPECT_NE(msg.find("node 0"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("attention"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("head dim 48 (32, 64 or 128 supported)"), std::string::npos) << msg;
+#else
+  ASSERT_EQ(ag_sched_new(g, nullptr, &s), AG_OK) << ag_last_error();
+  ag_sched_free(s);
+#endif
   ag_graph_free(g);
 }
 
