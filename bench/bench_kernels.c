@@ -37,8 +37,8 @@ typedef struct kb_case {
   ag_dtype dtype;
   int backward;
   kb_input cpu[AG_KB_MAX_IN], gpu[AG_KB_MAX_IN];
-  float f[4];
-  int64_t i[8];
+  /* Writes the op's typed arguments into the call; NULL: the defaults. */
+  void (*args)(ag_op_call *c);
   /* Floating-point work of one run (forward or backward); NULL for
    * memory-bound ops, which report GB/s instead. */
   double (*flops)(const ag_op_call *c, int backward);
@@ -83,58 +83,78 @@ static double conv2d_flops(const ag_op_call *c, int backward) {
   return backward ? 2 * f : f;
 }
 
-#define I32(...) {__VA_ARGS__}
+/* The cases' op arguments, through each family's encoder. */
+static void sum_rows_args(ag_op_call *c) {
+  ag_reduce_args_encode(c, &(ag_reduce_args){.axis = -1, .keepdim = 1});
+}
+static void norm_args(ag_op_call *c) { ag_norm_args_encode(c, &(ag_norm_args){.eps = 1e-5f}); }
+static void groupnorm_args(ag_op_call *c) {
+  ag_groupnorm_args_encode(c, &(ag_groupnorm_args){.groups = 32, .eps = 1e-5f});
+}
+static void adamw_args(ag_op_call *c) {
+  ag_adamw_args_encode(
+      c, &(ag_adamw_args){.lr = 1e-3f, .beta1 = 0.9f, .beta2 = 0.999f, .eps = 1e-8f, .step = 1});
+}
+static void linear_gelu_args(ag_op_call *c) {
+  ag_matmul_args_encode(c, &(ag_matmul_args){.epilogue = AG_MATMUL_EPI_GELU});
+}
+static void causal_args(ag_op_call *c) {
+  ag_attention_args_encode(c, &(ag_attention_args){.causal = 1});
+}
+static void conv3x3_args(ag_op_call *c) {
+  ag_conv2d_args_encode(c, &(ag_conv2d_args){.stride = {1, 1}, .padding = {1, 1}});
+}
+
 static const kb_case kb_cases[] = {
     /* memory-bound: GB/s against the measured copy roofline */
     {"add", "add", NULL, AG_F32, 0, {D2(2048, 1024), D2(2048, 1024)},
-     {D2(16384, 4096), D2(16384, 4096)}, {0}, {0}, NULL},
+     {D2(16384, 4096), D2(16384, 4096)}, NULL, NULL},
     {"add.bias", "add", NULL, AG_BF16, 0, {D2(2048, 1024), D1(1024)}, {D2(16384, 4096), D1(4096)},
-     {0}, {0}, NULL},
-    {"gelu", "gelu", NULL, AG_BF16, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
-    {"gelu.bwd", "gelu", NULL, AG_BF16, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
-    {"sum.rows", "sum", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, I32(-1, 1),
+     NULL, NULL},
+    {"gelu", "gelu", NULL, AG_BF16, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, NULL, NULL},
+    {"gelu.bwd", "gelu", NULL, AG_BF16, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, NULL, NULL},
+    {"sum.rows", "sum", NULL, AG_F32, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, sum_rows_args,
      NULL},
     {"layernorm", "layernorm", NULL, AG_BF16, 0, {D2(2048, 1024), D1(1024), D1(1024)},
-     {D2(16384, 4096), D1(4096), D1(4096)}, {1e-5f}, {0}, NULL},
+     {D2(16384, 4096), D1(4096), D1(4096)}, norm_args, NULL},
     {"layernorm.bwd", "layernorm", NULL, AG_BF16, 1, {D2(2048, 1024), D1(1024), D1(1024)},
-     {D2(16384, 4096), D1(4096), D1(4096)}, {1e-5f}, {0}, NULL},
+     {D2(16384, 4096), D1(4096), D1(4096)}, norm_args, NULL},
     {"rmsnorm", "rmsnorm", NULL, AG_BF16, 0, {D2(2048, 1024), D1(1024)},
-     {D2(16384, 4096), D1(4096)}, {1e-5f}, {0}, NULL},
+     {D2(16384, 4096), D1(4096)}, norm_args, NULL},
     {"groupnorm", "groupnorm", NULL, AG_BF16, 0, {D4(4, 64, 32, 32), D1(64), D1(64)},
-     {D4(16, 256, 64, 64), D1(256), D1(256)}, {1e-5f}, I32(32), NULL},
-    {"softmax", "softmax", NULL, AG_BF16, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0}, NULL},
-    {"softmax.bwd", "softmax", NULL, AG_BF16, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, {0}, {0},
+     {D4(16, 256, 64, 64), D1(256), D1(256)}, groupnorm_args, NULL},
+    {"softmax", "softmax", NULL, AG_BF16, 0, {D2(2048, 1024)}, {D2(16384, 4096)}, NULL, NULL},
+    {"softmax.bwd", "softmax", NULL, AG_BF16, 1, {D2(2048, 1024)}, {D2(16384, 4096)}, NULL,
      NULL},
     {"cross_entropy", "cross_entropy", NULL, AG_BF16, 0,
-     {D2(256, 8192), {1, {256}, AG_I32}}, {D2(8192, 50304), {1, {8192}, AG_I32}}, {0}, {0}, NULL},
+     {D2(256, 8192), {1, {256}, AG_I32}}, {D2(8192, 50304), {1, {8192}, AG_I32}}, NULL, NULL},
     {"adamw", "adamw", NULL, AG_F32, 0, {D1(1 << 22), D1(1 << 22), D1(1 << 22), D1(1 << 22)},
-     {D1(1 << 26), D1(1 << 26), D1(1 << 26), D1(1 << 26)}, {1e-3f, 0.9f, 0.999f, 1e-8f},
-     I32(1), NULL},
+     {D1(1 << 26), D1(1 << 26), D1(1 << 26), D1(1 << 26)}, adamw_args, NULL},
     {"embedding", "embedding", NULL, AG_BF16, 0, {D2(8192, 256), {1, {4096}, AG_I32}},
-     {D2(50304, 1024), {1, {65536}, AG_I32}}, {0}, {0}, NULL},
+     {D2(50304, 1024), {1, {65536}, AG_I32}}, NULL, NULL},
     /* compute-bound: TFLOP/s, % of the device's bf16 peak */
     {"matmul", "matmul", NULL, AG_BF16, 0, {D2(512, 512), D2(512, 512)},
-     {D2(8192, 8192), D2(8192, 8192)}, {0}, {0}, matmul_flops},
+     {D2(8192, 8192), D2(8192, 8192)}, NULL, matmul_flops},
     {"matmul.f32", "matmul", NULL, AG_F32, 0, {D2(512, 512), D2(512, 512)},
-     {D2(4096, 4096), D2(4096, 4096)}, {0}, {0}, matmul_flops},
+     {D2(4096, 4096), D2(4096, 4096)}, NULL, matmul_flops},
     {"linear.gelu", "matmul_bias", NULL, AG_BF16, 0, {D2(512, 768), D2(768, 3072), D1(3072)},
-     {D2(8192, 4096), D2(4096, 16384), D1(16384)}, {0}, I32(0, 0, 2), matmul_flops},
+     {D2(8192, 4096), D2(4096, 16384), D1(16384)}, linear_gelu_args, matmul_flops},
     {"matmul.bwd", "matmul", NULL, AG_BF16, 1, {D2(512, 512), D2(512, 512)},
-     {D2(8192, 8192), D2(8192, 8192)}, {0}, {0}, matmul_flops},
+     {D2(8192, 8192), D2(8192, 8192)}, NULL, matmul_flops},
     {"attention", "attention", "math", AG_BF16, 0,
      {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
-     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, {0}, {0},
+     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, NULL,
      attention_flops},
     {"attention.causal", "attention", "math", AG_BF16, 0,
      {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
-     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, {0}, I32(1),
+     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, causal_args,
      attention_flops},
     {"attention.bwd", "attention", NULL, AG_BF16, 1,
      {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
-     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, {0}, {0},
+     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, NULL,
      attention_flops},
     {"conv2d", "conv2d", NULL, AG_BF16, 0, {D4(2, 32, 32, 32), D4(64, 32, 3, 3)},
-     {D4(32, 128, 64, 64), D4(128, 128, 3, 3)}, {0}, I32(1, 1, 1, 1), conv2d_flops},
+     {D4(32, 128, 64, 64), D4(128, 128, 3, 3)}, conv3x3_args, conv2d_flops},
 };
 
 #undef T
@@ -174,8 +194,7 @@ static ag_status kb_prepare(kb_run *r, const kb_case *kc, const kb_input *ins) {
   const ag_op_info *info = ag_op_get_info(r->op);
   ag_shape shapes[AG_OP_MAX_ARGS];
   memset(&r->call, 0, sizeof r->call);
-  memcpy(r->call.f, kc->f, sizeof kc->f);
-  memcpy(r->call.i, kc->i, sizeof kc->i);
+  if (kc->args) kc->args(&r->call);
   r->bytes = 0;
   for (int k = 0; k < info->n_in; k++) {
     ag_dtype dt = ins[k].dtype == AG_DTYPE_COUNT ? kc->dtype : ins[k].dtype;
@@ -352,8 +371,9 @@ static ag_status kb_run_case(kb_env *env, const kb_case *kc, ag_bench_row *row) 
   snprintf(row->op, sizeof row->op, "%s", kc->name);
   snprintf(row->kernel, sizeof row->kernel, "%s", kc->op);
   row->backward = kc->backward;
-  memcpy(row->f, kc->f, sizeof row->f);
-  memcpy(row->i, kc->i, sizeof row->i);
+  /* The call's argument storage, for peers that rerun the op by slot. */
+  memcpy(row->f, r.call.f, sizeof row->f);
+  memcpy(row->i, r.call.i, sizeof row->i);
   snprintf(row->dtype, sizeof row->dtype, "%s", ag_dtype_name(kc->dtype));
   if (st == AG_OK) kb_shape_text(&r.call, info->n_in, row->shape, sizeof row->shape);
   row->ms = ms;

@@ -1,5 +1,5 @@
 // CPU tests of the Philox4x32-10 stream (kernels/common/ag_philox.h) and of the
-// CPU fills (kernels/cpu/rng.c): published known answers, the stream
+// CPU fills (kernels/cpu/random.c): published known answers, the stream
 // definition, offset consistency, statistics of the uniform and normal
 // transforms, and the accuracy of the exact-arithmetic log and sincos against
 // double-precision libm (exhaustive over every input the transforms receive).

@@ -1,4 +1,4 @@
-// The CUDA Philox kernels (kernels/cuda/rng.cu) compiled by the host compiler
+// The CUDA Philox kernels (kernels/cuda/random.cu) compiled by the host compiler
 // and run by the CUDA-on-CPU emulator must reproduce the CPU fills bit for bit.
 #include <gtest/gtest.h>
 

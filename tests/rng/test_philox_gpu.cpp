@@ -1,4 +1,4 @@
-// The CUDA Philox kernels (kernels/cuda/rng.cu) on a real GPU must reproduce
+// The CUDA Philox kernels (kernels/cuda/random.cu) on a real GPU must reproduce
 // the CPU fills bit for bit. Skipped, with the reason, where no device answers
 // (tests/gpu_main.cpp).
 #include <cuda_runtime.h>

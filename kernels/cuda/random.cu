@@ -1,5 +1,5 @@
 /* Random fills from the Philox4x32-10 counter stream (kernels/common/ag_philox.h),
- * bit-identical to kernels/cpu/rng.c. Each thread computes one Philox block
+ * bit-identical to kernels/cpu/random.c. Each thread computes one Philox block
  * (4 stream values, one cipher call) per grid-stride step and stores the
  * values inside [offset, offset + n); only the first and last block can be
  * partial (offset % 4 != 0, or offset + n not a multiple of 4). */
