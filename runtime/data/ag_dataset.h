@@ -1,7 +1,10 @@
-/* ag_dataset.h - a dataset as an interface: a number of items, each made of
- * the same named fields (an "image" f32[1,28,28] and a "label" i32[], a
- * caption's tokens, a ray's origin and direction), and a way to write any
- * set of items into host buffers. Each kind (Fashion-MNIST, image-caption
+/* ag_dataset.h - the main header of runtime/data/, which owns datasets, their
+ * pixel normalisation and the batch loader (ag_loader.h).
+ *
+ * A dataset as an interface: a number of items, each made of the same named
+ * fields (an "image" f32[1,28,28] and a "label" i32[], a caption's tokens, a
+ * ray's origin and direction), and a way to write any set of items into
+ * host buffers. Each kind (Fashion-MNIST, image-caption
  * pairs, posed images) is one static const ag_dataset_ops table and a state
  * of its own; the batch loader (ag_loader.h) works with any of them.
  *
