@@ -543,15 +543,11 @@ template <class F> void dispatch_dim(int64_t dim, F &&f) {
 
 /* The most dynamic shared memory a block may opt in to on this device. */
 long long smem_optin_limit() {
-#ifdef AG_CUDA_EMU
-  return 227 * 1024; /* the emulator's limit, kMaxDynamicSmem in kernels/emu/emu.cpp */
-#else
   int dev = 0, bytes = 0;
   if (cudaGetDevice(&dev) != cudaSuccess ||
       cudaDeviceGetAttribute(&bytes, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
     return -1; /* unknown: the launch will report it */
   return bytes;
-#endif
 }
 
 /* The largest dynamic shared memory the forward (or backward) launches. */

@@ -456,6 +456,8 @@ inline float max(float a, float b) { return std::fmax(a, b); }
 #define cudaStreamSynchronize ag_emu_cudaStreamSynchronize
 #define cudaMemsetAsync ag_emu_cudaMemsetAsync
 #define cudaMemcpyAsync ag_emu_cudaMemcpyAsync
+#define cudaGetDevice ag_emu_cudaGetDevice
+#define cudaDeviceGetAttribute ag_emu_cudaDeviceGetAttribute
 
 extern "C" {
 cudaError_t ag_emu_cudaGetLastError(void);
@@ -467,6 +469,10 @@ cudaError_t ag_emu_cudaStreamSynchronize(cudaStream_t stream);
 cudaError_t ag_emu_cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream);
 cudaError_t ag_emu_cudaMemcpyAsync(void *dst, const void *src, size_t count,
                                    enum cudaMemcpyKind kind, cudaStream_t stream);
+/* One emulated device, 0, whose only attribute queried by the kernels is
+ * the opt-in dynamic shared memory per block (the limit launches check). */
+cudaError_t ag_emu_cudaGetDevice(int *device);
+cudaError_t ag_emu_cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device);
 }
 
 #include "ag_emu_wmma.h"

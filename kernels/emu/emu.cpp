@@ -774,6 +774,18 @@ extern "C" cudaError_t ag_emu_cudaDeviceSynchronize(void) { return emu.pending; 
 
 extern "C" cudaError_t ag_emu_cudaStreamSynchronize(cudaStream_t) { return emu.pending; }
 
+extern "C" cudaError_t ag_emu_cudaGetDevice(int *device) {
+  *device = 0;
+  return cudaSuccess;
+}
+
+extern "C" cudaError_t ag_emu_cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr,
+                                                     int device) {
+  if (device != 0 || attr != cudaDevAttrMaxSharedMemoryPerBlockOptin) return cudaErrorInvalidValue;
+  *value = (int)ag_emu::kMaxDynamicSmem;
+  return cudaSuccess;
+}
+
 extern "C" cudaError_t ag_emu_cudaMemsetAsync(void *dst, int value, size_t count, cudaStream_t) {
   if (count) std::memset(dst, value, count);
   return cudaSuccess;

@@ -64,6 +64,22 @@ TEST(EmuLaunch, RejectsInvalidConfigurations) {
   }
 }
 
+// The opt-in shared-memory limit the device reports is the one launches
+// enforce: a launch of exactly that much runs, one byte more is refused.
+TEST(EmuLaunch, ReportedSharedMemoryLimitIsTheEnforcedOne) {
+  int dev = -1, limit = 0;
+  ASSERT_EQ(cudaGetDevice(&dev), cudaSuccess);
+  ASSERT_EQ(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev),
+            cudaSuccess);
+  EXPECT_EQ(cudaDeviceGetAttribute(&limit, cudaDevAttrMaxThreadsPerBlock, dev),
+            cudaErrorInvalidValue);
+  std::vector<int> out(32);
+  AG_LAUNCH(write_index, dim3(1), dim3(32), limit, 0, out.data());
+  EXPECT_EQ(last_outcome().err, cudaSuccess);
+  AG_LAUNCH(write_index, dim3(1), dim3(32), limit + 1, 0, out.data());
+  EXPECT_EQ(last_outcome().err, cudaErrorInvalidConfiguration);
+}
+
 TEST(EmuLaunch, AcceptsIntegersAndDim3) {
   std::vector<int> out(300, -1);
   AG_LAUNCH(write_index, 3, 100u, 0, nullptr, out.data());
