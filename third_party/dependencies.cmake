@@ -7,12 +7,15 @@ find_package(OpenMP REQUIRED COMPONENTS C CXX)
 find_package(ZLIB REQUIRED)
 find_package(Threads REQUIRED)
 
-# OpenBLAS (libopenblas-dev ships a CMake config).
-find_package(OpenBLAS CONFIG REQUIRED)
-add_library(ag_openblas INTERFACE)
-target_include_directories(ag_openblas INTERFACE ${OpenBLAS_INCLUDE_DIRS})
-target_link_libraries(ag_openblas INTERFACE ${OpenBLAS_LIBRARIES})
-add_library(ag::openblas ALIAS ag_openblas)
+# oneDNN (libdnnl-dev): the CPU kernels' convolutions and products, as in
+# PyTorch. Debian's build threads with OpenMP (libgomp), the runtime the CPU
+# kernels use, so both share one thread pool.
+find_path(AG_DNNL_INCLUDE oneapi/dnnl/dnnl.h REQUIRED)
+find_library(AG_DNNL_LIB dnnl REQUIRED)
+add_library(ag_dnnl INTERFACE)
+target_include_directories(ag_dnnl INTERFACE ${AG_DNNL_INCLUDE})
+target_link_libraries(ag_dnnl INTERFACE ${AG_DNNL_LIB})
+add_library(ag::dnnl ALIAS ag_dnnl)
 
 # cJSON (libcjson-dev).
 find_package(cJSON CONFIG QUIET)

@@ -38,8 +38,10 @@ static void print_info(const ag_backend *be, const char *note) {
   print_cuda_devices();
   printf("cuda libraries:    cudart %s, driver %s, cuBLAS %s, cuDNN %s, NCCL %s\n", v.cudart,
          v.driver, v.cublas, v.cudnn, v.nccl);
-  printf("openblas:          %s\n", v.openblas);
-  printf("cpu threads:       %d\n", ag_cpu_threads());
+  printf("cpu:               %s, %d threads\n", v.cpu_model, ag_cpu_threads());
+  printf("cpu kernels:       oneDNN %s dispatching to %s; own loops %s\n", v.dnnl, v.dnnl_isa,
+         v.simd_isa);
+  if (v.warning[0]) printf("warning:           %s\n", v.warning);
 }
 
 /* Both commands start alike: no options, the device, the info block. */

@@ -4,8 +4,8 @@
  * scratch is a block of scores (ATTN_BLOCK x Tk floats), not the whole
  * Tq x Tk matrix. bf16/f16 operands are widened to f32 once (f32 ones are
  * used in place) and the products S = scale * Q K^T, O = P V and those of
- * the backward are sgemm calls, made from inside the OpenMP loops and so
- * single-threaded (see cpu_blas.h). A block only multiplies the keys that
+ * the backward are oneDNN sgemm calls, made from inside the OpenMP loops and
+ * so single-threaded (see cpu_dnnl.h). A block only multiplies the keys that
  * at least one of its rows sees, which skips most of the masked half of a
  * causal product.
  *
@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cpu_blas.h"
+#include "cpu_dnnl.h"
 #include "cpu_dtype.h"
 #include "kernels/common/ag_kernels.h"
 

@@ -8,6 +8,7 @@
 
 #include "ag_backend.h"
 #include "kernels/common/ag_kernels.h"
+#include "kernels/cpu/cpu_dnnl.h"
 #include "runtime/core/ag_info.h"
 
 /* Any non-NULL value works as a stream handle; nothing is ever waited on. */
@@ -115,9 +116,13 @@ ag_status ag_backend_init_host(ag_backend *be, const char *name, ag_device_kind 
 static pthread_once_t ag_cpu_once = PTHREAD_ONCE_INIT;
 static ag_backend ag_cpu_backend;
 
+/* The CPU backend's kernels keep oneDNN's engine and primitive cache in its
+ * kernel context; without it the convolution and product kernels report
+ * an error. */
 static void cpu_backend_create(void) {
-  if (ag_backend_init_host(&ag_cpu_backend, "cpu", AG_DEVICE_CPU, &ag_cpu_kernel_table) == AG_OK)
-    ag_backend_register(&ag_cpu_backend);
+  if (ag_backend_init_host(&ag_cpu_backend, "cpu", AG_DEVICE_CPU, &ag_cpu_kernel_table) != AG_OK)
+    return;
+  if (ag_cpu_dnnl_open(&ag_cpu_backend.libs) == AG_OK) ag_backend_register(&ag_cpu_backend);
 }
 
 ag_backend *ag_backend_cpu(void) {

@@ -25,7 +25,12 @@ typedef struct ag_device_info {
 } ag_device_info;
 
 typedef struct ag_versions {
-  char cudart[32], driver[32], cublas[32], cudnn[32], nccl[32], openblas[96];
+  char cudart[32], driver[32], cublas[32], cudnn[32], nccl[32];
+  char cpu_model[96]; /* the processor, from /proc/cpuinfo ("unknown" elsewhere) */
+  char dnnl[32];      /* oneDNN's version */
+  const char *dnnl_isa; /* the instruction set oneDNN dispatches to */
+  const char *simd_isa; /* the one the CPU kernels' own loops dispatch to */
+  char warning[160];    /* non-empty when a library runs below the processor's ISA */
 } ag_versions;
 
 /* Spec-sheet peaks for a device name; returns 0 when the table has no entry. */
@@ -36,6 +41,8 @@ ag_status ag_cuda_device_info(int ordinal, ag_device_info *out);
 void ag_library_versions(ag_versions *v);
 /* The CUDA part of ag_library_versions (cuda_info.c or cuda_absent.c). */
 void ag_cuda_library_versions(ag_versions *v);
+/* The CPU part: the processor, oneDNN and the vector ISA (cpu_info.c). */
+void ag_cpu_library_versions(ag_versions *v);
 
 /* Build configuration: version, build type, compiler, CUDA architectures. */
 const char *ag_build_summary(void);

@@ -1,7 +1,6 @@
 /* Build facts and the device peak table. */
 #include "ag_info.h"
 
-#include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +66,6 @@ double ag_now_seconds(void) {
 
 void ag_library_versions(ag_versions *v) {
   memset(v, 0, sizeof *v);
-  snprintf(v->openblas, sizeof v->openblas, "%s", openblas_get_config());
+  ag_cpu_library_versions(v);
   ag_cuda_library_versions(v);
 }

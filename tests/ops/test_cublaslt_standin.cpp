@@ -5,7 +5,7 @@
 // stand-in, so a wrong layout in the launcher fails here, not on a GPU.
 #include <gtest/gtest.h>
 
-#include <cblas.h>
+#include <oneapi/dnnl/dnnl.h>
 
 #include <cmath>
 #include <cstring>
@@ -204,9 +204,12 @@ void check_problem(const Problem &p, std::mt19937 &rng) {
     std::vector<float> ref((size_t)(p.m * p.n));
     for (int64_t j = 0; j < p.n; j++)
       for (int64_t i = 0; i < p.m; i++) ref[(size_t)(j * p.m + i)] = wc[(size_t)(q * p.c.stride + j * p.c.ld + i)];
-    cblas_sgemm(CblasColMajor, p.ta ? CblasTrans : CblasNoTrans, p.tb ? CblasTrans : CblasNoTrans,
-                (int)p.m, (int)p.n, (int)p.k, p.alpha, wa.data() + q * p.a.stride, (int)p.a.ld,
-                wb.data() + q * p.b.stride, (int)p.b.ld, p.beta, ref.data(), (int)p.m);
+    // Column-major C = op(A) op(B) is row-major C^T = op(B)^T op(A)^T:
+    // oneDNN's row-major sgemm with the operands swapped.
+    ASSERT_EQ(dnnl_sgemm(p.tb ? 'T' : 'N', p.ta ? 'T' : 'N', p.n, p.m, p.k, p.alpha,
+                         wb.data() + q * p.b.stride, p.b.ld, wa.data() + q * p.a.stride, p.a.ld,
+                         p.beta, ref.data(), p.m),
+              dnnl_success);
     for (int64_t j = 0; j < p.n; j++)
       for (int64_t i = 0; i < p.m; i++) {
         float z = ref[(size_t)(j * p.m + i)] + (uses_bias(p.epilogue) ? bias.get((size_t)i) : 0.0f);
