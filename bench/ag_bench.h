@@ -29,15 +29,27 @@ typedef struct ag_bench_row {
   double bytes;    /* bytes each run moves at minimum (inputs + outputs once) */
   double gbps;     /* bytes / time, for memory-bound rows */
   double tflops;   /* for compute-bound rows */
-  double pct_peak; /* of the device's spec-sheet peak; 0 when unknown */
+  double pct_peak; /* of the device's peak (see ag_bench_peaks); 0 when unknown */
   char baseline[32];
   double ratio;    /* baseline time / our time (or our GB/s / roofline GB/s) */
 } ag_bench_row;
 
+/* What rows are measured against. On a GPU, %peak is of the spec sheet; on
+ * the CPU, which has none the bench can trust, of peaks measured at start:
+ * the copy bandwidth for memory-bound rows and, for products, the best GEMM
+ * on the machine (the matmul op, i.e. oneDNN, on a large square product of
+ * the row's dtype). */
+typedef struct ag_bench_peaks {
+  double copy_gbps;        /* device copy, read + write */
+  double gemm_bf16_tflops; /* CPU only: measured */
+  double gemm_f32_tflops;
+  int64_t gemm_size;       /* the square product's side */
+} ag_bench_peaks;
+
 /* Every op with a bench case (optionally only names containing `filter`)
- * timed against its baseline; `copy_gbps` gets the measured roofline. */
+ * timed against its baseline, and the peaks they were measured against. */
 ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,
-                           int max, int *count, double *copy_gbps);
+                           int max, int *count, ag_bench_peaks *peaks);
 
 /* One training step graph (forward + backward) timed under several
  * scheduler plans; see bench_graph.c. Times are 0 for plans not run. */

@@ -101,10 +101,13 @@ static ag_status write_json(const char *path, cJSON *root) {
   return AG_OK;
 }
 
-static cJSON *rows_json(const char *device, double copy_gbps, const ag_bench_row *rows, int n) {
+static cJSON *rows_json(const char *device, const ag_bench_peaks *peaks, const ag_bench_row *rows,
+                        int n) {
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "device", device);
-  cJSON_AddNumberToObject(root, "copy_gbps", copy_gbps);
+  cJSON_AddNumberToObject(root, "copy_gbps", peaks->copy_gbps);
+  cJSON_AddNumberToObject(root, "gemm_bf16_tflops", peaks->gemm_bf16_tflops);
+  cJSON_AddNumberToObject(root, "gemm_f32_tflops", peaks->gemm_f32_tflops);
   cJSON *list = cJSON_AddArrayToObject(root, "results");
   for (int i = 0; i < n; i++) cJSON_AddItemToArray(list, row_json(&rows[i]));
   return root;
@@ -118,6 +121,16 @@ static cJSON *graphs_json(const char *device, int reps, const ag_bench_graph *gs
   cJSON *list = cJSON_AddArrayToObject(root, "graphs");
   for (int i = 0; i < n; i++) cJSON_AddItemToArray(list, graph_json(&gs[i]));
   return root;
+}
+
+static void print_peaks(const ag_backend *be, const ag_bench_peaks *p) {
+  printf("roofline: device copy bandwidth %.1f GB/s (measured)\n", p->copy_gbps);
+  if (be->kind != AG_DEVICE_CPU) return;
+  ag_versions v;
+  ag_library_versions(&v);
+  printf("cpu: %s; %%peak of the copy bandwidth (memory-bound rows) and of oneDNN %s's matmul "
+         "%lld^2 (products, measured): bf16 %.2f TFLOP/s, f32 %.2f TFLOP/s\n",
+         v.cpu_model, v.dnnl, (long long)p->gemm_size, p->gemm_bf16_tflops, p->gemm_f32_tflops);
 }
 
 static void print_table(const ag_bench_row *rows, int n) {
@@ -222,13 +235,13 @@ int main(int argc, char **argv) {
   if (graph) return run_graphs(be, reps, json);
   static ag_bench_row rows[AG_MAX_ROWS];
   int count = 0;
-  double copy_gbps = 0;
-  ag_status st = kernels ? ag_bench_kernels(be, filter, reps, rows, AG_MAX_ROWS, &count, &copy_gbps)
+  ag_bench_peaks peaks = {0};
+  ag_status st = kernels ? ag_bench_kernels(be, filter, reps, rows, AG_MAX_ROWS, &count, &peaks)
                          : run_smoke(be, n, reps, rows, &count);
   if (st != AG_OK) return fail();
-  if (kernels) printf("roofline: device copy bandwidth %.1f GB/s (measured)\n", copy_gbps);
+  if (kernels) print_peaks(be, &peaks);
   print_table(rows, count);
-  if (json && write_json(json, rows_json(be->name, copy_gbps, rows, count)) != AG_OK)
+  if (json && write_json(json, rows_json(be->name, &peaks, rows, count)) != AG_OK)
     return fail();
   return 0;
 }

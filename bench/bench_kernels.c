@@ -9,7 +9,8 @@
  *   roofline  the device's copy bandwidth, measured here (D2D memcpy)
  *   1 thread  the same CPU kernel on one OpenMP thread (CPU only)
  *   <op>      another op doing the same work (e.g. math attention)
- * and, where the device's peak is known, the percentage of that peak. */
+ * and the percentage of the device's peak: the spec sheet's on a GPU, the
+ * peaks measured at start on the CPU (ag_bench_peaks). */
 #include <math.h>
 #include <omp.h>
 #include <stdio.h>
@@ -354,10 +355,20 @@ typedef struct kb_env {
   ag_backend *be;
   ag_device_info dev;
   int have_dev;
-  double copy_gbps;
+  ag_bench_peaks peaks;
   ag_tensor *flush;
   int reps;
 } kb_env;
+
+/* The peak a row is measured against, in its own unit; 0 when unknown. */
+static double kb_peak(const kb_env *env, const kb_case *kc) {
+  if (env->be->kind != AG_DEVICE_CPU) {
+    if (!env->have_dev) return 0;
+    return kc->flops ? env->dev.peak_bf16_tflops : env->dev.peak_mem_gbps;
+  }
+  if (!kc->flops) return env->peaks.copy_gbps;
+  return kc->dtype == AG_F32 ? env->peaks.gemm_f32_tflops : env->peaks.gemm_bf16_tflops;
+}
 
 /* Times `kc` and, for its baseline, the peer; fills one row. */
 static ag_status kb_run_case(kb_env *env, const kb_case *kc, ag_bench_row *row) {
@@ -378,15 +389,10 @@ static ag_status kb_run_case(kb_env *env, const kb_case *kc, ag_bench_row *row) 
   if (st == AG_OK) kb_shape_text(&r.call, info->n_in, row->shape, sizeof row->shape);
   row->ms = ms;
   row->bytes = r.bytes;
-  if (st == AG_OK && kc->flops) {
-    row->tflops = kc->flops(&r.call, kc->backward) / (ms * 1e9);
-    if (env->have_dev && env->dev.peak_bf16_tflops > 0)
-      row->pct_peak = 100.0 * row->tflops / env->dev.peak_bf16_tflops;
-  } else if (st == AG_OK) {
-    row->gbps = r.bytes / (ms * 1e6);
-    if (env->have_dev && env->dev.peak_mem_gbps > 0)
-      row->pct_peak = 100.0 * row->gbps / env->dev.peak_mem_gbps;
-  }
+  const double peak = kb_peak(env, kc);
+  if (st == AG_OK && kc->flops) row->tflops = kc->flops(&r.call, kc->backward) / (ms * 1e9);
+  else if (st == AG_OK) row->gbps = r.bytes / (ms * 1e6);
+  if (st == AG_OK && peak > 0) row->pct_peak = 100.0 * (kc->flops ? row->tflops : row->gbps) / peak;
   kb_release(&r);
   if (st != AG_OK) return st;
   if (kc->baseline_op) {
@@ -414,18 +420,41 @@ static ag_status kb_run_case(kb_env *env, const kb_case *kc, ag_bench_row *row) 
     row->ratio = one_ms / ms;
   } else if (!kc->flops) {
     snprintf(row->baseline, sizeof row->baseline, "roofline");
-    row->ratio = row->gbps / env->copy_gbps;
+    row->ratio = row->gbps / env->peaks.copy_gbps;
   }
   return st;
 }
 
+/* TFLOP/s of the matmul op on a square product of side `size` in `dt`. */
+static ag_status kb_gemm_peak(ag_backend *be, ag_dtype dt, int64_t size, int reps, double *tflops) {
+  const kb_case kc = {.name = "peak", .op = "matmul", .dtype = dt,
+                      .cpu = {{2, {size, size}, dt}, {2, {size, size}, dt}},
+                      .flops = matmul_flops};
+  kb_run r = {.be = be, .op = ag_op_by_name("matmul")};
+  double ms = 0;
+  ag_status st = kb_prepare(&r, &kc, kc.cpu);
+  if (st == AG_OK) st = kb_time(&r, 0, reps, NULL, &ms);
+  if (st == AG_OK) *tflops = matmul_flops(&r.call, 0) / (ms * 1e9);
+  kb_release(&r);
+  return st;
+}
+
+/* The CPU's peaks, measured: a product large enough that oneDNN runs at
+ * its best, in each dtype the rows use. */
+static ag_status kb_cpu_peaks(ag_backend *be, int reps, ag_bench_peaks *p) {
+  p->gemm_size = 2048;
+  AG_TRY(kb_gemm_peak(be, AG_BF16, p->gemm_size, reps, &p->gemm_bf16_tflops));
+  return kb_gemm_peak(be, AG_F32, p->gemm_size, reps, &p->gemm_f32_tflops);
+}
+
 ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,
-                           int max, int *count, double *copy_gbps) {
+                           int max, int *count, ag_bench_peaks *peaks) {
   kb_env env = {.be = be, .reps = reps};
   *count = 0;
   env.have_dev = be->kind == AG_DEVICE_CUDA && ag_cuda_device_info(be->device, &env.dev) == AG_OK;
-  AG_TRY(kb_copy_bandwidth(be, reps, &env.copy_gbps));
-  *copy_gbps = env.copy_gbps;
+  AG_TRY(kb_copy_bandwidth(be, reps, &env.peaks.copy_gbps));
+  if (be->kind == AG_DEVICE_CPU) AG_TRY(kb_cpu_peaks(be, reps, &env.peaks));
+  *peaks = env.peaks;
   if (env.have_dev && env.dev.l2_bytes) {
     int64_t n = (int64_t)env.dev.l2_bytes * 2;
     env.flush = ag_tensor_new(be, AG_U8, 1, &n);

@@ -11,9 +11,11 @@
 //     return {c};
 //   }
 //
-// The harness runs every case in every dtype listed, on every backend,
-// against the CPU: forward by NMSE (or bit for bit), backward by NMSE, and
-// in f32 the backend's gradients by central finite differences.
+// The harness runs every case in every dtype listed, on every backend: the
+// CPU against the op's f64 reference (tests/ops/ref_<family>.cpp,
+// op_reference.h), the others against the CPU. Forward by NMSE (or bit for
+// bit), backward by NMSE, and in f32 the backend's gradients by central
+// finite differences.
 #ifndef AG_OP_CASES_H
 #define AG_OP_CASES_H
 
@@ -46,7 +48,7 @@ struct OpCase {
   uint64_t u[2] = {0, 0};
   std::vector<int64_t> out_shape;  // only for ops without inputs (fills)
   std::vector<ag_dtype> dtypes = {AG_F32, AG_BF16, AG_F16};
-  bool exact = false;              // forward must match the CPU bit for bit
+  bool exact = false;              // forward must match its reference bit for bit
   double tol_scale = 1.0;          // multiplies the per-dtype NMSE thresholds
   std::vector<int> grad_outputs = {0};  // outputs given a random gradient
   bool finite_differences = true;  // check f32 gradients numerically

@@ -1,13 +1,16 @@
 // The op harness (in the spirit of ggml's test-backend-ops): every case that
 // an op family registers (tests/ops/cases_<family>.cpp), in each of its
-// dtypes, on every backend, against the CPU backend:
-//   forward:  NMSE against the CPU result below a per-dtype threshold, or bit
-//             for bit where the case says so;
-//   backward: NMSE of every input gradient against the CPU's, and in f32 a
-//             central finite-difference check of the backend's own gradients.
+// dtypes, on every backend, against a reference: the CPU backend against the
+// f64 references (tests/ops/ref_<family>.cpp, op_reference.h), every other
+// backend against the CPU.
+//   forward:  NMSE below a per-dtype threshold, or bit for bit where the case
+//             says so;
+//   backward: NMSE of every input gradient, and in f32 a central
+//             finite-difference check of the backend's own gradients.
 // One executable; ctest runs it once per backend (cpu, emu, gpu labels).
 #include <cmath>
 #include <cstdlib>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <random>
@@ -17,6 +20,7 @@
 #include "ag_gpu_main.h"
 #include "ag_test_util.h"
 #include "op_cases.h"
+#include "op_reference.h"
 #ifdef AG_TEST_EMU
 #include "runtime/backends/ag_backend_emu.h"
 #endif
@@ -38,6 +42,18 @@ bool register_cases(const char *family, CaseList (*make)()) {
 
 const std::vector<OpCase> &all_cases() { return case_registry(); }
 
+// Every registration, so that an op registered twice is found and reported.
+static std::multimap<ag_op, OpReference> &reference_registry() {
+  static std::multimap<ag_op, OpReference> refs;
+  return refs;
+}
+
+bool register_references(const char *family, ReferenceList (*make)()) {
+  (void)family;
+  for (const auto &[op, ref] : make()) reference_registry().emplace(op, ref);
+  return true;
+}
+
 }  // namespace ag_test
 
 namespace {
@@ -48,12 +64,52 @@ struct TensorDeleter {
 using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
 using Values = std::vector<std::vector<float>>;
 
+// A backend's output: its dtype, its shape and its values widened to float.
+struct Output {
+  ag_dtype dtype;
+  Shape shape;
+  std::vector<float> v;
+};
+using Outputs = std::vector<Output>;
+
+// NMSE thresholds of a backend against the CPU, by the dtype under test.
 double threshold(ag_dtype dt) {
   switch (dt) {
   case AG_F32: return 1e-7;
   case AG_F16: return 1e-5;
   default: return 1e-4;
   }
+}
+
+// NMSE thresholds of the CPU against the f64 reference, by the dtype of the
+// compared tensor (an f32 statistic of a bf16 case is held to f32's).
+// Rounding to the dtype alone costs about 2^-2p / 3, p the significand bits:
+// 1e-15 in f32, 8e-8 in f16, 5e-6 in bf16; the margin above that is for the
+// kernels' f32 accumulation and the intermediates they store in the dtype.
+double reference_threshold(ag_dtype dt) {
+  switch (dt) {
+  case AG_F32: return 1e-10;
+  case AG_F16: return 1e-6;
+  default: return 1e-4;
+  }
+}
+
+// The f64 reference of `op`, with a backward when `backward`, or nullptr
+// with the reason: every op the cases cover needs exactly one.
+const OpReference *find_reference(ag_op op, bool backward, std::string *why) {
+  const auto [first, last] = reference_registry().equal_range(op);
+  const auto count = std::distance(first, last);
+  const std::string name = ag_op_get_info(op)->name;
+  if (count != 1) {
+    *why = name + " has " + std::to_string(count) +
+           " f64 references; it needs one (tests/ops/ref_<family>.cpp)";
+    return nullptr;
+  }
+  if (backward && !first->second.backward) {
+    *why = name + "'s f64 reference has no backward";
+    return nullptr;
+  }
+  return &first->second;
 }
 
 bool is_float(ag_dtype dt) { return dt == AG_F32 || dt == AG_F16 || dt == AG_BF16; }
@@ -84,12 +140,6 @@ ag_backend *find_backend(const std::string &name, std::string *why) {
   if (name && *name && !find_backend(name, &why)) ag_test_skip_run(why);
   return true;
 }();
-
-int64_t numel(const std::vector<int64_t> &s) {
-  int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
-}
 
 ag_dtype dtype_of(const InputSpec &s, ag_dtype test_dt) {
   return s.dtype == kTestDtype ? test_dt : s.dtype;
@@ -123,17 +173,24 @@ std::vector<uint8_t> encode_any(ag_dtype dt, const std::vector<float> &v) {
   return bytes;
 }
 
-std::vector<float> read_any(const ag_tensor *t) {
-  if (is_float(t->dtype)) return read_floats(t);
-  auto bytes = read_bytes(t);
-  std::vector<float> v(bytes.size() / ag_dtype_size(t->dtype));
+std::vector<float> decode_any(ag_dtype dt, const std::vector<uint8_t> &bytes) {
+  if (is_float(dt)) return decode(dt, bytes);
+  std::vector<float> v(bytes.size() / ag_dtype_size(dt));
   for (size_t i = 0; i < v.size(); i++) {
     int32_t x = 0;
-    if (t->dtype == AG_I32) std::memcpy(&x, &bytes[i * 4], 4);
+    if (dt == AG_I32) std::memcpy(&x, &bytes[i * 4], 4);
     else x = bytes[i];
     v[i] = (float)x;
   }
   return v;
+}
+
+std::vector<float> read_any(const ag_tensor *t) { return decode_any(t->dtype, read_bytes(t)); }
+
+// What a tensor of dtype dt holds once `v` is written to it: bf16 and f16
+// round to nearest even, i32 truncates toward zero (as a cast does).
+std::vector<float> stored(ag_dtype dt, const std::vector<float> &v) {
+  return decode_any(dt, encode_any(dt, v));
 }
 
 // A tensor holding `vals`: contiguous, or a sliced and permuted view of a
@@ -179,15 +236,22 @@ struct Call {
   std::vector<ag_shape> shapes;
 };
 
+// A call holding only the case's parameters.
+ag_op_call params_of(const OpCase &c) {
+  ag_op_call call = {};
+  std::copy(c.f, c.f + 4, call.f);
+  std::copy(c.i, c.i + 8, call.i);
+  std::copy(c.u, c.u + 2, call.u);
+  return call;
+}
+
 void build(Call *k, ag_backend *be, const OpCase &c, ag_dtype dt, const Values &vals) {
   const ag_op_info *info = ag_op_get_info(c.op);
+  k->call = params_of(c);
   for (size_t i = 0; i < c.inputs.size(); i++) {
     k->in.push_back(make_input(be, c.inputs[i], dtype_of(c.inputs[i], dt), vals[i], &k->owned));
     k->call.in[i] = k->in.back().get();
   }
-  std::copy(c.f, c.f + 4, k->call.f);
-  std::copy(c.i, c.i + 8, k->call.i);
-  std::copy(c.u, c.u + 2, k->call.u);
   if (info->n_in == 0) {  // fills: the output gives the shape
     k->out.emplace_back(ag_tensor_new(be, dt, (int)c.out_shape.size(), c.out_shape.data()));
     k->call.out[0] = k->out.back().get();
@@ -202,19 +266,20 @@ void build(Call *k, ag_backend *be, const OpCase &c, ag_dtype dt, const Values &
   }
 }
 
-Values forward(ag_backend *be, const OpCase &c, ag_dtype dt, const Values &vals) {
+Outputs forward(ag_backend *be, const OpCase &c, ag_dtype dt, const Values &vals) {
   Call k;
   build(&k, be, c, dt, vals);
   EXPECT_EQ(ag_op_forward(be, c.op, &k.call), AG_OK) << ag_last_error();
-  Values outs;
-  for (auto &t : k.out) outs.push_back(read_any(t.get()));
+  Outputs outs;
+  for (auto &t : k.out)
+    outs.push_back({t->dtype, Shape(t->shape, t->shape + t->ndim), read_any(t.get())});
   return outs;
 }
 
 // Random output gradients for the outputs the case names, from shapes.
-Values random_output_grads(const OpCase &c, const Values &outs, uint32_t seed) {
+Values random_output_grads(const OpCase &c, const Outputs &outs, uint32_t seed) {
   Values g(outs.size());
-  for (int o : c.grad_outputs) g[(size_t)o] = random_values(outs[(size_t)o].size(), seed + o);
+  for (int o : c.grad_outputs) g[(size_t)o] = random_values(outs[(size_t)o].v.size(), seed + o);
   return g;
 }
 
@@ -250,10 +315,10 @@ Values backward(ag_backend *be, const OpCase &c, ag_dtype dt, const Values &vals
   return out;
 }
 
-double loss(const Values &outs, const Values &gy) {
+double loss(const Outputs &outs, const Values &gy) {
   double s = 0;
   for (size_t o = 0; o < gy.size(); o++)
-    for (size_t j = 0; j < gy[o].size(); j++) s += (double)gy[o][j] * outs[o][j];
+    for (size_t j = 0; j < gy[o].size(); j++) s += (double)gy[o][j] * outs[o].v[j];
   return s;
 }
 
@@ -277,43 +342,134 @@ void check_finite_differences(ag_backend *be, const OpCase &c, Values vals, cons
   }
 }
 
+// ---- the CPU against the f64 reference ----
+
+std::vector<double> widen(const std::vector<float> &v) { return {v.begin(), v.end()}; }
+
+std::vector<float> narrow(const std::vector<double> &v) { return {v.begin(), v.end()}; }
+
+// The reference's view of a case: the values the kernels got, each input
+// rounded to its dtype.
+RefCall reference_call(const OpCase &c, ag_dtype dt, const Values &vals) {
+  RefCall r{c.op, params_of(c), {}, c.out_shape, dt};
+  for (size_t i = 0; i < c.inputs.size(); i++)
+    r.in.push_back({c.inputs[i].shape, widen(stored(dtype_of(c.inputs[i], dt), vals[i]))});
+  return r;
+}
+
+// The output gradients the backward got (rounded to each output's dtype),
+// zeros for the outputs the case gives none.
+RefTensors reference_output_grads(const Outputs &outs, const Values &gy) {
+  RefTensors g;
+  for (size_t o = 0; o < outs.size(); o++) {
+    const std::vector<float> zero(outs[o].v.size(), 0.0f);
+    g.push_back({outs[o].shape, widen(gy[o].empty() ? zero : stored(outs[o].dtype, gy[o]))});
+  }
+  return g;
+}
+
+// ggml's metric against an f64 reference.
+double reference_nmse(const std::vector<double> &want, const std::vector<float> &got) {
+  double err = 0.0, ref = 0.0;
+  for (size_t i = 0; i < want.size(); i++) {
+    err += (got[i] - want[i]) * (got[i] - want[i]);
+    ref += want[i] * want[i];
+  }
+  return ref > 0 ? err / ref : err;
+}
+
+// Shapes equal, and values within the output dtype's threshold, or, for an
+// exact case, equal to the reference rounded to the output dtype.
+void expect_outputs_match_reference(const OpCase &c, const RefTensors &want, const Outputs &got) {
+  ASSERT_EQ(got.size(), want.size()) << "outputs of the reference";
+  for (size_t o = 0; o < want.size(); o++) {
+    SCOPED_TRACE("output " + std::to_string(o));
+    ASSERT_EQ(got[o].shape, want[o].shape);
+    if (c.exact)
+      EXPECT_EQ(got[o].v, stored(got[o].dtype, narrow(want[o].v))) << "must match bit for bit";
+    else
+      EXPECT_LE(reference_nmse(want[o].v, got[o].v),
+                reference_threshold(got[o].dtype) * c.tol_scale);
+  }
+}
+
+// Every gradient the CPU wrote, within its input dtype's threshold.
+void expect_gradients_match_reference(const OpCase &c, ag_dtype dt, const RefTensors &want,
+                                      const Values &got) {
+  ASSERT_EQ(got.size(), want.size()) << "input gradients of the reference";
+  for (size_t i = 0; i < want.size(); i++) {
+    if (got[i].empty()) continue;
+    SCOPED_TRACE("gradient of input " + std::to_string(i));
+    ASSERT_EQ(got[i].size(), want[i].v.size());
+    EXPECT_LE(reference_nmse(want[i].v, got[i]),
+              reference_threshold(dtype_of(c.inputs[i], dt)) * c.tol_scale);
+  }
+}
+
+// ---- other backends against the CPU ----
+
+// Within the thresholds of the dtype under test, or bit for bit for an exact case.
+void expect_outputs_match_cpu(const OpCase &c, ag_dtype dt, const Outputs &want,
+                              const Outputs &got) {
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t o = 0; o < want.size(); o++) {
+    SCOPED_TRACE("output " + std::to_string(o));
+    ASSERT_EQ(got[o].v.size(), want[o].v.size());
+    if (c.exact) EXPECT_EQ(got[o].v, want[o].v) << "must match the CPU bit for bit";
+    else EXPECT_LE(nmse(want[o].v, got[o].v), threshold(dt) * c.tol_scale);
+  }
+}
+
+// Every input gradient within the thresholds of the dtype under test.
+void expect_gradients_match_cpu(const OpCase &c, ag_dtype dt, const Values &want,
+                                const Values &got) {
+  for (size_t i = 0; i < want.size(); i++) {
+    SCOPED_TRACE("gradient of input " + std::to_string(i));
+    EXPECT_LE(nmse(want[i], got[i]), threshold(dt) * c.tol_scale);
+  }
+}
+
 using Param = std::tuple<size_t, ag_dtype, std::string>;  // case index, dtype, backend
 
 class OpForward : public ::testing::TestWithParam<Param> {};
 class OpBackward : public ::testing::TestWithParam<Param> {};
 
-TEST_P(OpForward, MatchesCpu) {
+// The CPU against the f64 reference, any other backend against the CPU.
+TEST_P(OpForward, MatchesReference) {
   auto [index, dt, name] = GetParam();
   const OpCase &c = all_cases()[index];
   std::string why;
   ag_backend *be = find_backend(name, &why);
   if (!be) GTEST_SKIP() << why;
   Values vals = random_inputs(c, 100 + (uint32_t)index);
-  Values want = forward(ag_backend_cpu(), c, dt, vals);
-  Values got = forward(be, c, dt, vals);
-  ASSERT_EQ(got.size(), want.size());
-  for (size_t o = 0; o < want.size(); o++) {
-    SCOPED_TRACE("output " + std::to_string(o));
-    ASSERT_EQ(got[o].size(), want[o].size());
-    if (c.exact) EXPECT_EQ(got[o], want[o]) << "must match bit for bit";
-    else EXPECT_LE(nmse(want[o], got[o]), threshold(dt) * c.tol_scale);
+  Outputs got = forward(be, c, dt, vals);
+  if (be != ag_backend_cpu()) {
+    expect_outputs_match_cpu(c, dt, forward(ag_backend_cpu(), c, dt, vals), got);
+  } else {
+    const OpReference *ref = find_reference(c.op, false, &why);
+    ASSERT_NE(ref, nullptr) << why;
+    expect_outputs_match_reference(c, ref->forward(reference_call(c, dt, vals)), got);
   }
 }
 
-TEST_P(OpBackward, MatchesCpuAndFiniteDifferences) {
+TEST_P(OpBackward, MatchesReferenceAndFiniteDifferences) {
   auto [index, dt, name] = GetParam();
   const OpCase &c = all_cases()[index];
   std::string why;
   ag_backend *be = find_backend(name, &why);
   if (!be) GTEST_SKIP() << why;
   Values vals = random_inputs(c, 200 + (uint32_t)index);
-  Values outs = forward(ag_backend_cpu(), c, dt, vals);
+  Outputs outs = forward(ag_backend_cpu(), c, dt, vals);
   Values gy = random_output_grads(c, outs, 300 + (uint32_t)index);
-  Values want = backward(ag_backend_cpu(), c, dt, vals, gy);
   Values got = backward(be, c, dt, vals, gy);
-  for (size_t i = 0; i < want.size(); i++) {
-    SCOPED_TRACE("gradient of input " + std::to_string(i));
-    EXPECT_LE(nmse(want[i], got[i]), threshold(dt) * c.tol_scale);
+  if (be != ag_backend_cpu()) {
+    expect_gradients_match_cpu(c, dt, backward(ag_backend_cpu(), c, dt, vals, gy), got);
+  } else {
+    const OpReference *ref = find_reference(c.op, true, &why);
+    ASSERT_NE(ref, nullptr) << why;
+    const RefTensors want =
+        ref->backward(reference_call(c, dt, vals), reference_output_grads(outs, gy));
+    expect_gradients_match_reference(c, dt, want, got);
   }
   if (dt == AG_F32 && c.finite_differences) check_finite_differences(be, c, vals, gy, got);
 }
@@ -362,6 +518,14 @@ TEST(OpHarnessErrors, EveryCaseHasACpuKernel) {
   ASSERT_FALSE(all_cases().empty());
   for (const auto &c : all_cases())
     EXPECT_EQ(ag_op_has_kernel(ag_backend_cpu(), c.op, 0), AG_OK) << ag_last_error();
+}
+
+// Every case's op has one f64 reference, with a backward where the op has one.
+TEST(OpHarnessErrors, EveryCaseHasAnF64Reference) {
+  for (const auto &c : all_cases()) {
+    std::string why;
+    EXPECT_NE(find_reference(c.op, ag_op_get_info(c.op)->differentiable, &why), nullptr) << why;
+  }
 }
 
 }  // namespace
