@@ -11,11 +11,12 @@ extern "C" {
 #endif
 
 /* Median milliseconds of `reps` runs of run(ctx), each timed between two
- * events on the default stream, after `warmup` untimed runs. `flush` (NULL:
- * none) is overwritten before each timed run, untimed, to evict a GPU's L2
- * cache. `ms` is left alone on failure. */
+ * events on the default stream, after `warmup` untimed runs, and the
+ * fastest run (`best`, NULL: not wanted), which peaks are measured by.
+ * `flush` (NULL: none) is overwritten before each timed run, untimed, to
+ * evict a GPU's L2 cache. Outputs are left alone on failure. */
 ag_status ag_bench_median_ms(ag_backend *be, ag_status (*run)(void *ctx), void *ctx, int warmup,
-                             int reps, ag_tensor *flush, double *ms);
+                             int reps, ag_tensor *flush, double *ms, double *best);
 
 typedef struct ag_bench_row {
   char op[32];      /* row name, e.g. "gelu.bwd" */

@@ -124,12 +124,12 @@ static cJSON *graphs_json(const char *device, int reps, const ag_bench_graph *gs
 }
 
 static void print_peaks(const ag_backend *be, const ag_bench_peaks *p) {
-  printf("roofline: device copy bandwidth %.1f GB/s (measured)\n", p->copy_gbps);
+  printf("roofline: device copy bandwidth %.1f GB/s (measured, fastest run)\n", p->copy_gbps);
   if (be->kind != AG_DEVICE_CPU) return;
   ag_versions v;
   ag_library_versions(&v);
   printf("cpu: %s; %%peak of the copy bandwidth (memory-bound rows) and of oneDNN %s's matmul "
-         "%lld^2 (products, measured): bf16 %.2f TFLOP/s, f32 %.2f TFLOP/s\n",
+         "%lld^2 (products, fastest run): bf16 %.2f TFLOP/s, f32 %.2f TFLOP/s\n",
          v.cpu_model, v.dnnl, (long long)p->gemm_size, p->gemm_bf16_tflops, p->gemm_f32_tflops);
 }
 

@@ -124,7 +124,7 @@ static ag_status gb_measure(ag_backend *be, ag_params *p, const gb_case *gc,
                             double *ms, ag_sched_stats *stats) {
   gb_step st;
   ag_status s = gb_build(be, p, gc, r, o, &st);
-  if (s == AG_OK) s = ag_bench_median_ms(be, gb_step_run, st.s, warmup, reps, NULL, ms);
+  if (s == AG_OK) s = ag_bench_median_ms(be, gb_step_run, st.s, warmup, reps, NULL, ms, NULL);
   if (s == AG_OK && stats) *stats = ag_sched_get_stats(st.s);
   gb_step_free(&st);
   return s;

@@ -1,5 +1,5 @@
 /* ag_kernel_ctx.h - the library handles library-backed kernels keep between
- * calls (cuBLASLt, cuDNN; NCCL later). A kernel-layer notion: the base floor
+ * calls (cuBLASLt, cuDNN, oneDNN; NCCL later). A kernel-layer notion: the base floor
  * knows nothing of libraries, and a backend owns one of these per device. */
 #ifndef AG_KERNEL_CTX_H
 #define AG_KERNEL_CTX_H
@@ -12,6 +12,7 @@ typedef struct ag_kernel_ctx {
   void *blas;             /* e.g. cublasLtHandle_t */
   void *blas_workspace;   /* the matmul kernels' per-stream workspaces */
   void *dnn;              /* e.g. cudnnHandle_t */
+  void *onednn;           /* the CPU kernels' oneDNN state (kernels/cpu/cpu_dnnl.h) */
 } ag_kernel_ctx;
 
 #endif

@@ -194,12 +194,13 @@ AG_HD void ag_philox_sincos_turn(uint32_t k, float *s_out, float *c_out) {
   pc = AG_PX_FMA(z, pc, 0x1.555556p-5f);                      /* 1/4! */
   pc = AG_PX_FMA(z, pc, -0.5f);                               /* -1/2! */
   float cs = AG_PX_FMA(z, pc, 1.0f);
-  switch (q & 3u) {
-  case 0: *s_out = sn; *c_out = cs; break;
-  case 1: *s_out = cs; *c_out = -sn; break;
-  case 2: *s_out = -sn; *c_out = -cs; break;
-  default: *s_out = -cs; *c_out = sn; break;
-  }
+  /* Quadrant q turns (sin, cos) by q quarter turns: odd q swaps them, and
+   * the signs follow bit 1 of q (sine) and of q + 1 (cosine). Selects, not
+   * a switch: the same bits, no divergent branch on the GPU, and a loop the
+   * CPU's vectoriser can take. */
+  const float s = (q & 1u) ? cs : sn, c = (q & 1u) ? sn : cs;
+  *s_out = (q & 2u) ? -s : s;
+  *c_out = ((q + 1u) & 2u) ? -c : c;
 }
 
 /* ---------------------------------------------------------------------------

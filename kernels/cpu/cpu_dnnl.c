@@ -42,7 +42,7 @@ ag_status ag_cpu_dnnl_open(ag_kernel_ctx *ctx) {
     return ag_dnnl_error(s, "(backend)", "engine");
   }
   pthread_mutex_init(&d->lock, NULL);
-  ctx->dnn = d;
+  ctx->onednn = d;
   return AG_OK;
 }
 
@@ -54,23 +54,8 @@ static void plan_release(ag_dnnl_plan *p) {
   }
 }
 
-void ag_cpu_dnnl_close(ag_kernel_ctx *ctx) {
-  ag_dnnl *d = ctx->dnn;
-  if (!d) return;
-  for (ag_dnnl_entry *e = d->plans, *next; e; e = next) {
-    next = e->next;
-    plan_release(&e->plan);
-    free(e);
-  }
-  dnnl_stream_destroy(d->stream);
-  dnnl_engine_destroy(d->engine);
-  pthread_mutex_destroy(&d->lock);
-  free(d);
-  ctx->dnn = NULL;
-}
-
 ag_status ag_cpu_dnnl_of(ag_kernel_ctx *ctx, const char *kernel, ag_dnnl **d) {
-  *d = ctx ? ctx->dnn : NULL;
+  *d = ctx ? ctx->onednn : NULL;
   if (*d) return AG_OK;
   return ag_set_error(AG_ERR_INVALID, "cpu kernel %s: the backend has no oneDNN state", kernel);
 }

@@ -2,8 +2,8 @@
  * CPU convolutions and bf16 products, and the CPU counterpart of cuDNN and
  * cuBLASLt in the CUDA backend.
  *
- * A CPU backend opens one ag_dnnl (engine, stream, primitive cache) when it
- * is created and keeps it in its ag_kernel_ctx (`dnn`). Kernels describe a
+ * A host backend opens one ag_dnnl (engine, stream, primitive cache) when it
+ * is created and keeps it in its ag_kernel_ctx (`onednn`). Kernels describe a
  * problem as a key, build its plan once on a miss and execute the cached
  * plan on every later call: the graph runtime replays the same shapes every
  * step, so primitive creation (tens of microseconds to milliseconds of JIT)
@@ -48,9 +48,9 @@ typedef struct ag_dnnl_plan {
   int n_args;
 } ag_dnnl_plan;
 
-/* Opens the oneDNN state of a CPU backend into ctx->dnn; closes it again. */
+/* Opens the oneDNN state of a host backend into ctx->onednn. It lives as
+ * long as the backend, i.e. the process: backends are never torn down. */
 ag_status ag_cpu_dnnl_open(ag_kernel_ctx *ctx);
-void ag_cpu_dnnl_close(ag_kernel_ctx *ctx);
 
 /* The state opened in ctx, or an error naming `kernel` when there is none. */
 ag_status ag_cpu_dnnl_of(ag_kernel_ctx *ctx, const char *kernel, ag_dnnl **d);

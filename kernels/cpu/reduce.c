@@ -1,20 +1,94 @@
 /* Reductions over one axis of x viewed as [outer, n, inner]. Each (outer,
- * inner) line is independent, so lines are the unit of parallelism; sums are
- * taken by pairwise halves in f32 to keep rounding error O(log n) rather
- * than O(n). */
+ * inner) line is independent. Sums are taken by pairwise halves in f32 down
+ * to leaves whose partial sums are chains of at most 32 values, so rounding
+ * error grows like log2(n) + 32 ulps rather than n:
+ *   contiguous lines (inner == 1): a leaf of up to REDUCE_LANES^2 values is
+ *     summed in REDUCE_LANES interleaved partial sums (vector lanes; the
+ *     order is the same on every ISA), added pairwise;
+ *   strided lines (inner > 1): up to REDUCE_COLS neighbouring lines are
+ *     summed side by side, vectorised across them, each with the tree the
+ *     scalar pairwise sum would use (halves, leaves of up to 32 in order).
+ * Leaves are AG_CPU_SIMD functions (cpu_simd.h) with one copy of the loop
+ * per dtype, so conversions happen in registers. */
 #include "kernels/common/ag_kernels.h"
 #include "cpu_dtype.h"
+#include "cpu_simd.h"
 
-/* Sum of the n elements x[base + a * stride]. */
-static float pairwise_sum(ag_dtype dt, const void *x, int64_t base, int64_t n, int64_t stride) {
-  if (n <= 32) {
-    float s = 0.0f;
-    for (int64_t a = 0; a < n; a++) s += ag_cpu_load(dt, x, base + a * stride);
-    return s;
+/* Partial sums of a contiguous leaf: two AVX-512 vectors of f32. */
+#define REDUCE_LANES 32
+/* Values in a leaf of the strided sum, and lines summed side by side. */
+#define REDUCE_LEAF 32
+#define REDUCE_COLS 64
+
+/* The dtype-generic leaf bodies are always inlined: out of line they would
+ * be compiled for the baseline ISA only, outside the AG_CPU_SIMD clones that
+ * call them. */
+#if defined(__GNUC__)
+#define REDUCE_HOT static inline __attribute__((always_inline))
+#else
+#define REDUCE_HOT static inline
+#endif
+
+/* Sum of x[base, base + n), n <= REDUCE_LANES^2, in REDUCE_LANES partial
+ * sums; dt is a constant wherever this is inlined. */
+REDUCE_HOT float lanes_sum(ag_dtype dt, const void *x, int64_t base, int64_t n) {
+  float s[REDUCE_LANES] = {0};
+  int64_t a = 0;
+  for (; a + REDUCE_LANES <= n; a += REDUCE_LANES)
+    for (int l = 0; l < REDUCE_LANES; l++) s[l] += ag_cpu_load(dt, x, base + a + l);
+  for (int l = 0; a + l < n; l++) s[l] += ag_cpu_load(dt, x, base + a + l);
+  for (int half = REDUCE_LANES / 2; half > 0; half /= 2)
+    for (int l = 0; l < half; l++) s[l] += s[l + half];
+  return s[0];
+}
+
+AG_CPU_SIMD
+static float contiguous_leaf(ag_dtype dt, const void *x, int64_t base, int64_t n) {
+  switch (dt) {
+  case AG_BF16: return lanes_sum(AG_BF16, x, base, n);
+  case AG_F16: return lanes_sum(AG_F16, x, base, n);
+  default: return lanes_sum(AG_F32, x, base, n);
+  }
+}
+
+/* Sum of the contiguous x[base, base + n). */
+static float contiguous_sum(ag_dtype dt, const void *x, int64_t base, int64_t n) {
+  if (n <= REDUCE_LANES * REDUCE_LANES) return contiguous_leaf(dt, x, base, n);
+  int64_t half = n / 2;
+  return contiguous_sum(dt, x, base, half) + contiguous_sum(dt, x, base + half, n - half);
+}
+
+/* s[c] = sum over a < n of x[base + a * stride + c], c < width, in order
+ * (n <= REDUCE_LEAF, width <= REDUCE_COLS); dt as in lanes_sum. */
+REDUCE_HOT void columns_in_order(ag_dtype dt, const void *x, int64_t base, int64_t n,
+                                 int64_t stride, int64_t width, float *s) {
+  for (int64_t c = 0; c < width; c++) s[c] = 0.0f;
+  for (int64_t a = 0; a < n; a++)
+    for (int64_t c = 0; c < width; c++) s[c] += ag_cpu_load(dt, x, base + a * stride + c);
+}
+
+AG_CPU_SIMD
+static void strided_leaf(ag_dtype dt, const void *x, int64_t base, int64_t n, int64_t stride,
+                         int64_t width, float *s) {
+  switch (dt) {
+  case AG_BF16: columns_in_order(AG_BF16, x, base, n, stride, width, s); break;
+  case AG_F16: columns_in_order(AG_F16, x, base, n, stride, width, s); break;
+  default: columns_in_order(AG_F32, x, base, n, stride, width, s); break;
+  }
+}
+
+/* s[c] = pairwise sum of the n values x[base + a * stride + c], c < width. */
+static void strided_sums(ag_dtype dt, const void *x, int64_t base, int64_t n, int64_t stride,
+                         int64_t width, float *s) {
+  if (n <= REDUCE_LEAF) {
+    strided_leaf(dt, x, base, n, stride, width, s);
+    return;
   }
   int64_t half = n / 2;
-  return pairwise_sum(dt, x, base, half, stride) +
-         pairwise_sum(dt, x, base + half * stride, n - half, stride);
+  float right[REDUCE_COLS];
+  strided_sums(dt, x, base, half, stride, width, s);
+  strided_sums(dt, x, base + half * stride, n - half, stride, width, right);
+  for (int64_t c = 0; c < width; c++) s[c] += right[c];
 }
 
 static float line_max(ag_dtype dt, const void *x, int64_t base, int64_t n, int64_t stride) {
@@ -26,12 +100,38 @@ static float line_max(ag_dtype dt, const void *x, int64_t base, int64_t n, int64
   return m;
 }
 
-static float reduce_line(ag_reduce_kind kind, ag_dtype dt, const void *x, int64_t base, int64_t n,
-                         int64_t stride) {
-  switch (kind) {
-  case AG_REDUCE_MAX: return line_max(dt, x, base, n, stride);
-  case AG_REDUCE_MEAN: return pairwise_sum(dt, x, base, n, stride) / (float)n;
-  default: return pairwise_sum(dt, x, base, n, stride);
+static void reduce_max(ag_dtype dt, const void *x, void *y, int64_t outer, int64_t n,
+                       int64_t inner) {
+#pragma omp parallel for schedule(static)
+  for (int64_t line = 0; line < outer * inner; line++) {
+    int64_t o = line / inner, i = line % inner;
+    ag_cpu_store(dt, y, line, line_max(dt, x, o * n * inner + i, n, inner));
+  }
+}
+
+/* Sums (or means) of contiguous lines, a line per iteration. */
+static void reduce_contiguous(ag_dtype dt, int mean, const void *x, void *y, int64_t lines,
+                              int64_t n) {
+#pragma omp parallel for schedule(static)
+  for (int64_t line = 0; line < lines; line++) {
+    float s = contiguous_sum(dt, x, line * n, n);
+    ag_cpu_store(dt, y, line, mean ? s / (float)n : s);
+  }
+}
+
+/* Sums (or means) of strided lines, REDUCE_COLS neighbouring lines of one
+ * outer index per iteration. */
+static void reduce_strided(ag_dtype dt, int mean, const void *x, void *y, int64_t outer, int64_t n,
+                           int64_t inner) {
+  const int64_t blocks = (inner + REDUCE_COLS - 1) / REDUCE_COLS;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < outer * blocks; t++) {
+    const int64_t o = t / blocks, i0 = (t % blocks) * REDUCE_COLS;
+    const int64_t width = inner - i0 < REDUCE_COLS ? inner - i0 : REDUCE_COLS;
+    float s[REDUCE_COLS];
+    strided_sums(dt, x, o * n * inner + i0, n, inner, width, s);
+    for (int64_t c = 0; c < width; c++)
+      ag_cpu_store(dt, y, o * inner + i0 + c, mean ? s[c] / (float)n : s[c]);
   }
 }
 
@@ -39,11 +139,12 @@ ag_status ag_cpu_reduce_axis(ag_dtype dt, ag_reduce_kind kind, const void *x, vo
                              int64_t outer, int64_t n, int64_t inner, void *stream) {
   (void)stream;
   if (!ag_cpu_is_float(dt)) return ag_cpu_float_only("reduce_axis", dt);
-#pragma omp parallel for schedule(static)
-  for (int64_t line = 0; line < outer * inner; line++) {
-    int64_t o = line / inner, i = line % inner;
-    ag_cpu_store(dt, y, line, reduce_line(kind, dt, x, o * n * inner + i, n, inner));
-  }
+  if (kind == AG_REDUCE_MAX)
+    reduce_max(dt, x, y, outer, n, inner);
+  else if (inner == 1)
+    reduce_contiguous(dt, kind == AG_REDUCE_MEAN, x, y, outer, n);
+  else
+    reduce_strided(dt, kind == AG_REDUCE_MEAN, x, y, outer, n, inner);
   return AG_OK;
 }
 
