@@ -20,6 +20,8 @@
 
 #include "cpu_dnnl.h"
 #include "cpu_dtype.h"
+#include "cpu_simd.h"
+#include "cpu_vmath.h"
 #include "kernels/common/ag_kernels.h"
 
 /* Query rows per block: enough rows for sgemm to be efficient, few enough
@@ -28,7 +30,7 @@ enum { ATTN_BLOCK = 64 };
 
 /* n elements of src (dtype dt) from element `at`, as f32: src itself for
  * f32, else widened into dst. */
-static const float *attn_f32(ag_dtype dt, const void *src, int64_t at, int64_t n, float *dst) {
+AG_CPU_SIMD static const float *attn_f32(ag_dtype dt, const void *src, int64_t at, int64_t n, float *dst) {
   const uint16_t *h = (const uint16_t *)src + at;
   switch (dt) {
   case AG_BF16:
@@ -49,7 +51,7 @@ static float *attn_out_f32(ag_dtype dt, void *dst, int64_t at, float *scratch) {
 
 /* Stores n f32 values src into dst (dtype dt) from element `at`; a no-op
  * for a result attn_out_f32 placed in dst itself. */
-static void attn_store(ag_dtype dt, void *dst, int64_t at, int64_t n, const float *src) {
+AG_CPU_SIMD static void attn_store(ag_dtype dt, void *dst, int64_t at, int64_t n, const float *src) {
   uint16_t *h = (uint16_t *)dst + at;
   switch (dt) {
   case AG_BF16:
@@ -102,17 +104,48 @@ typedef struct attn_fwd_in {
   float *lse;
 } attn_fwd_in;
 
+/* Lanes of the row reductions below: one AVX-512 register of floats. */
+enum { ATTN_LANES = 16 };
+
+/* The largest of s[0, n) (-inf for n = 0), in ATTN_LANES running maxima. */
+AG_CPU_SIMD static float attn_row_max(const float *s, int64_t n) {
+  float lane[ATTN_LANES];
+  for (int l = 0; l < ATTN_LANES; l++) lane[l] = -INFINITY;
+  int64_t j = 0;
+  for (; j + ATTN_LANES <= n; j += ATTN_LANES)
+    for (int l = 0; l < ATTN_LANES; l++) lane[l] = s[j + l] > lane[l] ? s[j + l] : lane[l];
+  float m = -INFINITY;
+  for (int l = 0; l < ATTN_LANES; l++) m = lane[l] > m ? lane[l] : m;
+  for (; j < n; j++) m = s[j] > m ? s[j] : m;
+  return m;
+}
+
+/* s[j] = exp(s[j] - shift) over [0, n), returning their sum (in lanes). */
+AG_CPU_SIMD static float attn_exp_shifted(float *s, int64_t n, float shift) {
+  float lane[ATTN_LANES] = {0};
+  int64_t j = 0;
+  for (; j + ATTN_LANES <= n; j += ATTN_LANES)
+    for (int l = 0; l < ATTN_LANES; l++) {
+      s[j + l] = ag_vexp(s[j + l] - shift);
+      lane[l] += s[j + l];
+    }
+  float sum = 0.0f;
+  for (; j < n; j++) {
+    s[j] = ag_vexp(s[j] - shift);
+    sum += s[j];
+  }
+  for (int l = 0; l < ATTN_LANES; l++) sum += lane[l];
+  return sum;
+}
+
 /* Softmax of a row of n scaled scores whose first `end` are visible, in
  * place (masked scores become 0). Writes the row's lse and returns 1 / the
  * sum of the exponentials, or 0 for a row that sees no key (lse = +inf). */
 static float attn_softmax_row(float *s, int64_t end, int64_t n, float *lse) {
-  float m = -INFINITY, l = 0.0f;
-  for (int64_t j = 0; j < end; j++) m = fmaxf(m, s[j]);
-  for (int64_t j = 0; j < end; j++) {
-    s[j] = m == -INFINITY ? 0.0f : expf(s[j] - m);
-    l += s[j];
-  }
-  for (int64_t j = end; j < n; j++) s[j] = 0.0f;
+  const float m = attn_row_max(s, end);
+  const float l = m == -INFINITY ? 0.0f : attn_exp_shifted(s, end, m);
+  memset(s + end, 0, (size_t)(n - end) * sizeof *s);
+  if (m == -INFINITY) memset(s, 0, (size_t)end * sizeof *s);
   *lse = l > 0.0f ? m + logf(l) : INFINITY;
   return l > 0.0f ? 1.0f / l : 0.0f;
 }
@@ -255,9 +288,15 @@ static void attn_probs(const attn_bwd_in *g, const attn_block *b, float *s) {
     const int64_t end = attn_row_end(&g->d, b->limit, b->i0 + r);
     const float lse = g->lse[b->bh * g->d.tq + b->i0 + r];
     float *p = s + r * b->n;
-    for (int64_t j = 0; j < end; j++) p[j] = expf(p[j] - lse);
-    for (int64_t j = end; j < b->n; j++) p[j] = 0.0f;
+    if (lse == INFINITY) memset(p, 0, (size_t)end * sizeof *p);
+    else attn_exp_shifted(p, end, lse);
+    memset(p + end, 0, (size_t)(b->n - end) * sizeof *p);
   }
+}
+
+/* ds[j] = p[j] (ds[j] - delta), and exactly 0 where p is (masked keys). */
+AG_CPU_SIMD static void attn_dscores_row(const float *p, float *ds, int64_t n, float delta) {
+  for (int64_t j = 0; j < n; j++) ds[j] = p[j] == 0.0f ? 0.0f : p[j] * (ds[j] - delta);
 }
 
 /* dS = P * (dP - delta) in place over dp, delta = rowsum(dO * O) - dlse. */
@@ -269,9 +308,7 @@ static void attn_dscores(const attn_bwd_in *g, const attn_block *b, const float 
     float delta = 0.0f;
     for (int64_t c = 0; c < dim; c++) delta += dout[r * dim + c] * o[r * dim + c];
     if (g->dlse) delta -= g->dlse[row];
-    const float *pr = p + r * b->n;
-    float *ds = dp + r * b->n;
-    for (int64_t j = 0; j < b->n; j++) ds[j] = pr[j] == 0.0f ? 0.0f : pr[j] * (ds[j] - delta);
+    attn_dscores_row(p + r * b->n, dp + r * b->n, b->n, delta);
   }
 }
 
