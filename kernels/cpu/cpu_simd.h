@@ -18,6 +18,23 @@
 #define AG_CPU_SIMD
 #endif
 
+/* Helpers of AG_CPU_SIMD loops are always inlined: out of line they would
+ * be compiled for the baseline ISA only, outside the clones that call
+ * them, and GCC's inliner refuses large ones (partial-sum arrays) itself. */
+#if defined(__GNUC__)
+#define AG_CPU_INLINE static inline __attribute__((always_inline))
+#else
+#define AG_CPU_INLINE static inline
+#endif
+
+/* f(dt, args...) with the float dtype dt turned into a constant, so that an
+ * AG_CPU_INLINE loop written once with ag_cpu_load / ag_cpu_store is
+ * compiled once per dtype with the conversion folded into the loop. */
+#define AG_CPU_BY_DTYPE(dt, f, ...)                                                                \
+  ((dt) == AG_F32    ? f(AG_F32, __VA_ARGS__)                                                      \
+   : (dt) == AG_BF16 ? f(AG_BF16, __VA_ARGS__)                                                     \
+                     : f(AG_F16, __VA_ARGS__))
+
 /* Elements per OpenMP work item in flat loops: large enough to amortise
  * the loop overhead, small enough to split 1 MB over every core. */
 #define AG_CPU_CHUNK 16384

@@ -42,21 +42,7 @@
 
 #include "kernels/common/ag_activation.h"
 #include "kernels/common/ag_bits.h"
-
-/* The vector loops must see every call inlined, however large. */
-#if defined(__GNUC__)
-#define AG_CPU_INLINE static inline __attribute__((always_inline))
-#else
-#define AG_CPU_INLINE static inline
-#endif
-
-/* f(dt, args...) with the float dtype dt turned into a constant, so that an
- * AG_CPU_INLINE loop written once with ag_cpu_load / ag_cpu_store is
- * compiled once per dtype with the conversion folded into the loop. */
-#define AG_CPU_BY_DTYPE(dt, f, ...)                                                                \
-  ((dt) == AG_F32    ? f(AG_F32, __VA_ARGS__)                                                      \
-   : (dt) == AG_BF16 ? f(AG_BF16, __VA_ARGS__)                                                     \
-                     : f(AG_F16, __VA_ARGS__))
+#include "cpu_simd.h"
 
 /* Adding it to a float of magnitude below 2^22 rounds that to an integer,
  * which then sits in the low mantissa bits: float <-> int without a

@@ -13,7 +13,7 @@
  * explains why this beats Welford here).
  *
  * Hot loops are written once, dtype-generic, as static inline functions
- * that take the dtype as their first argument; NORM_BY_DTYPE calls them with
+ * that take the dtype as their first argument; AG_CPU_BY_DTYPE calls them with
  * a constant dtype inside AG_CPU_SIMD functions (cpu_simd.h), so each dtype
  * gets its own vectorised copy with the conversion done in registers. */
 #include <stdlib.h>
@@ -32,36 +32,15 @@
  * depends on the number of rows only, never on the thread count. */
 #define NORM_PARTS 32
 
-/* The hot helpers below are always inlined: out of line they would be
- * compiled for the baseline ISA only, outside the AG_CPU_SIMD clones that
- * call them, and GCC's stack-growth limit refuses to inline the ones with
- * partial-sum arrays on its own. */
-#if defined(__GNUC__)
-#define NORM_HOT static inline __attribute__((always_inline))
-#else
-#define NORM_HOT static inline
-#endif
-
-/* Calls fn(DT, ...) with DT the dtype constant equal to dt, so that the
- * inlined call is specialised to that dtype. */
-#define NORM_BY_DTYPE(dt, fn, ...)                                                                 \
-  do {                                                                                             \
-    switch (dt) {                                                                                  \
-    case AG_BF16: fn(AG_BF16, __VA_ARGS__); break;                                                 \
-    case AG_F16: fn(AG_F16, __VA_ARGS__); break;                                                   \
-    default: fn(AG_F32, __VA_ARGS__); break;                                                       \
-    }                                                                                              \
-  } while (0)
-
 /* The sum of the partial sums, by pairwise halves (s is overwritten). */
-NORM_HOT float lanes_total(float s[NORM_LANES]) {
+AG_CPU_INLINE float lanes_total(float s[NORM_LANES]) {
   for (int half = NORM_LANES / 2; half > 0; half /= 2)
     for (int l = 0; l < half; l++) s[l] += s[l + half];
   return s[0];
 }
 
 /* Adds to *s1 and *s2 the sums of d = x - shift and d^2 over x[base, base + n). */
-NORM_HOT void shifted_sums(ag_dtype dt, const void *x, int64_t base, int64_t n, float shift,
+AG_CPU_INLINE void shifted_sums(ag_dtype dt, const void *x, int64_t base, int64_t n, float shift,
                            float *s1, float *s2) {
   float a1[NORM_LANES] = {0}, a2[NORM_LANES] = {0};
   int64_t c = 0;
@@ -83,7 +62,7 @@ NORM_HOT void shifted_sums(ag_dtype dt, const void *x, int64_t base, int64_t n, 
 /* Adds to *s_gw and *s_gwx the sums of gw = dy * w and gw * xhat over
  * [base, base + n), with xhat = (x - mu) * rs and w[c] the weight of element
  * base + c, or one weight w[0] for all when w_step is 0. */
-NORM_HOT void grad_sums(ag_dtype dt, const void *x, const void *dy, int64_t base, int64_t n,
+AG_CPU_INLINE void grad_sums(ag_dtype dt, const void *x, const void *dy, int64_t base, int64_t n,
                         float mu, float rs, const float *w, int w_step, float *s_gw, float *s_gwx) {
   float a1[NORM_LANES] = {0}, a2[NORM_LANES] = {0};
   int64_t c = 0;
@@ -105,7 +84,7 @@ NORM_HOT void grad_sums(ag_dtype dt, const void *x, const void *dy, int64_t base
 /* y = (x - mu) * rs * w + b over [base, base + n), with w[c * step] and
  * b[c * step] the affine parameters of element base + c (step 0: one pair for
  * the whole run). */
-NORM_HOT void normalize(ag_dtype dt, const void *x, void *y, int64_t base, int64_t n, float mu,
+AG_CPU_INLINE void normalize(ag_dtype dt, const void *x, void *y, int64_t base, int64_t n, float mu,
                         float rs, const float *w, const float *b, int step) {
   for (int64_t c = 0; c < n; c++) {
     float v = (ag_cpu_load(dt, x, base + c) - mu) * rs;
@@ -115,7 +94,7 @@ NORM_HOT void normalize(ag_dtype dt, const void *x, void *y, int64_t base, int64
 
 /* dx over [base, base + n) from the means of gw and gw * xhat over the
  * normalised set; w as in grad_sums. */
-NORM_HOT void input_grad(ag_dtype dt, const void *x, const void *dy, void *dx, int64_t base,
+AG_CPU_INLINE void input_grad(ag_dtype dt, const void *x, const void *dy, void *dx, int64_t base,
                          int64_t n, float mu, float rs, const float *w, int w_step, float mean_gw,
                          float mean_gwx) {
   for (int64_t c = 0; c < n; c++) {
@@ -156,7 +135,7 @@ typedef struct norm_rows_job {
 
 /* Row r of norm_rows: its statistics, then y: in one go when every value
  * has its own channel (spatial 1), else a run (one channel) at a time. */
-NORM_HOT void norm_row(ag_dtype dt, const norm_rows_job *j, int64_t r) {
+AG_CPU_INLINE void norm_row(ag_dtype dt, const norm_rows_job *j, int64_t r) {
   const int64_t base = r * j->cols, runs = j->cols / j->spatial;
   const int64_t ch = ag_norm_channel(r, 0, j->cols, j->groups, j->spatial);
   const int centered = j->mean != NULL;
@@ -177,7 +156,7 @@ NORM_HOT void norm_row(ag_dtype dt, const norm_rows_job *j, int64_t r) {
 
 AG_CPU_SIMD
 static void norm_row_simd(ag_dtype dt, const norm_rows_job *j, int64_t r) {
-  NORM_BY_DTYPE(dt, norm_row, j, r);
+  AG_CPU_BY_DTYPE(dt, norm_row, j, r);
 }
 
 ag_status ag_cpu_norm_rows(ag_dtype dt, const void *x, const void *w, const void *b, void *y,
@@ -205,7 +184,7 @@ typedef struct norm_grad_job {
 } norm_grad_job;
 
 /* Row r of norm_rows_backward: the row's sums of gw and gw * xhat, then dx. */
-NORM_HOT void norm_row_backward(ag_dtype dt, const norm_grad_job *j, int64_t r) {
+AG_CPU_INLINE void norm_row_backward(ag_dtype dt, const norm_grad_job *j, int64_t r) {
   const int64_t base = r * j->cols, runs = j->cols / j->spatial;
   const int64_t ch = ag_norm_channel(r, 0, j->cols, j->groups, j->spatial);
   const float mu = j->mean ? j->mean[r] : 0.0f, rs = j->rstd[r];
@@ -228,7 +207,7 @@ NORM_HOT void norm_row_backward(ag_dtype dt, const norm_grad_job *j, int64_t r) 
 
 AG_CPU_SIMD
 static void norm_row_backward_simd(ag_dtype dt, const norm_grad_job *j, int64_t r) {
-  NORM_BY_DTYPE(dt, norm_row_backward, j, r);
+  AG_CPU_BY_DTYPE(dt, norm_row_backward, j, r);
 }
 
 ag_status ag_cpu_norm_rows_backward(ag_dtype dt, const void *x, const void *w, const void *dy,
@@ -256,7 +235,7 @@ typedef struct affine_job {
 
 /* Adds the terms of rows [i0, i1) (spatial 1) to the column sums of the
  * weight and bias gradients: sum_w[c] += dy * xhat, sum_b[c] += dy. */
-NORM_HOT void column_sums(ag_dtype dt, const affine_job *j, int64_t i0, int64_t i1, float *sum_w,
+AG_CPU_INLINE void column_sums(ag_dtype dt, const affine_job *j, int64_t i0, int64_t i1, float *sum_w,
                           float *sum_b) {
   const int64_t per_group = j->channels / j->groups;
   for (int64_t i = i0; i < i1; i++)
@@ -275,7 +254,7 @@ NORM_HOT void column_sums(ag_dtype dt, const affine_job *j, int64_t i0, int64_t 
 AG_CPU_SIMD
 static void column_sums_simd(ag_dtype dt, const affine_job *j, int64_t i0, int64_t i1,
                              float *sum_w, float *sum_b) {
-  NORM_BY_DTYPE(dt, column_sums, j, i0, i1, sum_w, sum_b);
+  AG_CPU_BY_DTYPE(dt, column_sums, j, i0, i1, sum_w, sum_b);
 }
 
 /* Affine gradients with spatial 1 (LayerNorm; GroupNorm of [N, C]): each of
@@ -308,7 +287,7 @@ static ag_status affine_grads_by_rows(ag_dtype dt, const affine_job *j, void *dw
 
 /* Channel ch's sums of dy * xhat and dy over its n runs of spatial values:
  * grad_sums with a unit weight, whose gw is then dy. */
-NORM_HOT void channel_sums(ag_dtype dt, const affine_job *j, int64_t ch, float *s_w, float *s_b) {
+AG_CPU_INLINE void channel_sums(ag_dtype dt, const affine_job *j, int64_t ch, float *s_w, float *s_b) {
   const int64_t per_group = j->channels / j->groups;
   const float one = 1.0f;
   for (int64_t i = 0; i < j->n; i++) {
@@ -322,7 +301,7 @@ NORM_HOT void channel_sums(ag_dtype dt, const affine_job *j, int64_t ch, float *
 AG_CPU_SIMD
 static void channel_sums_simd(ag_dtype dt, const affine_job *j, int64_t ch, float *s_w,
                               float *s_b) {
-  NORM_BY_DTYPE(dt, channel_sums, j, ch, s_w, s_b);
+  AG_CPU_BY_DTYPE(dt, channel_sums, j, ch, s_w, s_b);
 }
 
 ag_status ag_cpu_norm_affine_backward(ag_dtype dt, const void *x, const void *dy,
@@ -356,7 +335,7 @@ static inline int64_t run_start(const batchnorm_job *j, int64_t i, int64_t ch) {
 }
 
 /* Batch mean and variance of channel ch. */
-NORM_HOT void batch_moments(ag_dtype dt, const batchnorm_job *j, int64_t ch, float *mean,
+AG_CPU_INLINE void batch_moments(ag_dtype dt, const batchnorm_job *j, int64_t ch, float *mean,
                             float *var) {
   const float shift = ag_cpu_load(dt, j->x, run_start(j, 0, ch));
   float s1 = 0.0f, s2 = 0.0f;
@@ -366,7 +345,7 @@ NORM_HOT void batch_moments(ag_dtype dt, const batchnorm_job *j, int64_t ch, flo
 }
 
 /* y of channel ch from its mean and rstd. */
-NORM_HOT void batchnorm_channel(ag_dtype dt, const batchnorm_job *j, int64_t ch, float mu,
+AG_CPU_INLINE void batchnorm_channel(ag_dtype dt, const batchnorm_job *j, int64_t ch, float mu,
                                 float rs) {
   const float wc = ag_cpu_load(dt, j->w, ch), bc = ag_cpu_load(dt, j->b, ch);
   for (int64_t i = 0; i < j->n; i++)
@@ -376,13 +355,13 @@ NORM_HOT void batchnorm_channel(ag_dtype dt, const batchnorm_job *j, int64_t ch,
 AG_CPU_SIMD
 static void batch_moments_simd(ag_dtype dt, const batchnorm_job *j, int64_t ch, float *mean,
                                float *var) {
-  NORM_BY_DTYPE(dt, batch_moments, j, ch, mean, var);
+  AG_CPU_BY_DTYPE(dt, batch_moments, j, ch, mean, var);
 }
 
 AG_CPU_SIMD
 static void batchnorm_channel_simd(ag_dtype dt, const batchnorm_job *j, int64_t ch, float mu,
                                    float rs) {
-  NORM_BY_DTYPE(dt, batchnorm_channel, j, ch, mu, rs);
+  AG_CPU_BY_DTYPE(dt, batchnorm_channel, j, ch, mu, rs);
 }
 
 ag_status ag_cpu_batchnorm(ag_dtype dt, const void *x, const void *w, const void *b,
@@ -416,7 +395,7 @@ ag_status ag_cpu_batchnorm(ag_dtype dt, const void *x, const void *w, const void
 /* Channel ch of batchnorm_backward: its sums of dy and dy * xhat (the bias
  * and weight gradients), then dx unless dx is NULL. Eval mode normalises
  * with constants, so there dx is a plain scale of dy. */
-NORM_HOT void batchnorm_channel_backward(ag_dtype dt, const batchnorm_job *j, int64_t ch, float mu,
+AG_CPU_INLINE void batchnorm_channel_backward(ag_dtype dt, const batchnorm_job *j, int64_t ch, float mu,
                                          float rs, int training, void *dw, void *db) {
   const float one = 1.0f, wc = ag_cpu_load(dt, j->w, ch), m = (float)(j->n * j->spatial);
   float s_g = 0.0f, s_gx = 0.0f;
@@ -435,7 +414,7 @@ NORM_HOT void batchnorm_channel_backward(ag_dtype dt, const batchnorm_job *j, in
 AG_CPU_SIMD
 static void batchnorm_channel_backward_simd(ag_dtype dt, const batchnorm_job *j, int64_t ch,
                                             float mu, float rs, int training, void *dw, void *db) {
-  NORM_BY_DTYPE(dt, batchnorm_channel_backward, j, ch, mu, rs, training, dw, db);
+  AG_CPU_BY_DTYPE(dt, batchnorm_channel_backward, j, ch, mu, rs, training, dw, db);
 }
 
 ag_status ag_cpu_batchnorm_backward(ag_dtype dt, const void *x, const void *w, const void *dy,

@@ -15,36 +15,16 @@
 
 #define OPTIM_BLOCK 64
 
-/* The dtype-generic bodies are always inlined: out of line they would be
- * compiled for the baseline ISA only, outside the AG_CPU_SIMD clones that
- * call them, and GCC's stack-growth limit refuses to inline the ones with
- * block arrays on its own. */
-#if defined(__GNUC__)
-#define OPTIM_HOT static inline __attribute__((always_inline))
-#else
-#define OPTIM_HOT static inline
-#endif
-
 /* v[k] = x[i + k] as f32, k < n (n <= OPTIM_BLOCK); dt is a constant
  * wherever this is inlined. */
-OPTIM_HOT void widen(ag_dtype dt, const void *x, int64_t i, int64_t n, float *v) {
+AG_CPU_INLINE void widen(ag_dtype dt, const void *x, int64_t i, int64_t n, float *v) {
   for (int64_t k = 0; k < n; k++) v[k] = ag_cpu_load(dt, x, i + k);
 }
 
 /* y[i + k] = v[k] rounded to dt, k < n. */
-OPTIM_HOT void narrow(ag_dtype dt, void *y, int64_t i, int64_t n, const float *v) {
+AG_CPU_INLINE void narrow(ag_dtype dt, void *y, int64_t i, int64_t n, const float *v) {
   for (int64_t k = 0; k < n; k++) ag_cpu_store(dt, y, i + k, v[k]);
 }
-
-/* Calls fn(DT, ...) with DT the dtype constant equal to dt. */
-#define OPTIM_BY_DTYPE(dt, fn, ...)                                                                \
-  do {                                                                                             \
-    switch (dt) {                                                                                  \
-    case AG_BF16: fn(AG_BF16, __VA_ARGS__); break;                                                 \
-    case AG_F16: fn(AG_F16, __VA_ARGS__); break;                                                   \
-    default: fn(AG_F32, __VA_ARGS__); break;                                                       \
-    }                                                                                              \
-  } while (0)
 
 /* The chunks of n elements, [c * AG_CPU_CHUNK, min((c + 1) * AG_CPU_CHUNK, n)). */
 static int64_t chunks(int64_t n) { return (n + AG_CPU_CHUNK - 1) / AG_CPU_CHUNK; }
@@ -59,7 +39,7 @@ typedef struct optim_job {
 } optim_job;
 
 /* Elements [i, i + n) of an AdamW step: in p, g, m, v; out p', m', v'. */
-OPTIM_HOT void adamw_block(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i,
+AG_CPU_INLINE void adamw_block(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i,
                            int64_t n) {
   float p[OPTIM_BLOCK], g[OPTIM_BLOCK], m[OPTIM_BLOCK], v[OPTIM_BLOCK];
   widen(dt, j->in[0], i, n, p);
@@ -77,7 +57,7 @@ OPTIM_HOT void adamw_block(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, 
   narrow(dt, j->out[2], i, n, v);
 }
 
-OPTIM_HOT void adamw_range(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i0,
+AG_CPU_INLINE void adamw_range(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i0,
                            int64_t i1) {
   int64_t i = i0;
   for (; i + OPTIM_BLOCK <= i1; i += OPTIM_BLOCK) adamw_block(dt, j, coef, i, OPTIM_BLOCK);
@@ -87,7 +67,7 @@ OPTIM_HOT void adamw_range(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, 
 AG_CPU_SIMD
 static void adamw_chunk(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i0,
                         int64_t i1) {
-  OPTIM_BY_DTYPE(dt, adamw_range, j, coef, i0, i1);
+  AG_CPU_BY_DTYPE(dt, adamw_range, j, coef, i0, i1);
 }
 
 ag_status ag_cpu_adamw(ag_dtype dt, const void *p, const void *g, const void *m, const void *v,
@@ -104,7 +84,7 @@ ag_status ag_cpu_adamw(ag_dtype dt, const void *p, const void *g, const void *m,
 
 /* Elements [i, i + n) of an AdamW step on f32 master weights: in g (dt),
  * master, m, v; out p' (dt), master', m', v'. */
-OPTIM_HOT void adamw_master_block(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i,
+AG_CPU_INLINE void adamw_master_block(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i,
                                   int64_t n) {
   float g[OPTIM_BLOCK], p[OPTIM_BLOCK], m[OPTIM_BLOCK], v[OPTIM_BLOCK];
   widen(dt, j->in[0], i, n, g);
@@ -123,7 +103,7 @@ OPTIM_HOT void adamw_master_block(ag_dtype dt, const optim_job *j, ag_adamw_coef
   narrow(AG_F32, j->out[3], i, n, v);
 }
 
-OPTIM_HOT void adamw_master_range(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i0,
+AG_CPU_INLINE void adamw_master_range(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i0,
                                   int64_t i1) {
   int64_t i = i0;
   for (; i + OPTIM_BLOCK <= i1; i += OPTIM_BLOCK) adamw_master_block(dt, j, coef, i, OPTIM_BLOCK);
@@ -133,7 +113,7 @@ OPTIM_HOT void adamw_master_range(ag_dtype dt, const optim_job *j, ag_adamw_coef
 AG_CPU_SIMD
 static void adamw_master_chunk(ag_dtype dt, const optim_job *j, ag_adamw_coef coef, int64_t i0,
                                int64_t i1) {
-  OPTIM_BY_DTYPE(dt, adamw_master_range, j, coef, i0, i1);
+  AG_CPU_BY_DTYPE(dt, adamw_master_range, j, coef, i0, i1);
 }
 
 ag_status ag_cpu_adamw_master(ag_dtype dt, const void *g, const float *master, const float *m,
@@ -149,7 +129,7 @@ ag_status ag_cpu_adamw_master(ag_dtype dt, const void *g, const float *master, c
 }
 
 /* Elements [i, i + n) of an SGD step: in p, g, buf; out p', buf'. */
-OPTIM_HOT void sgd_block(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int64_t i, int64_t n) {
+AG_CPU_INLINE void sgd_block(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int64_t i, int64_t n) {
   float p[OPTIM_BLOCK], g[OPTIM_BLOCK], buf[OPTIM_BLOCK];
   widen(dt, j->in[0], i, n, p);
   widen(dt, j->in[1], i, n, g);
@@ -163,7 +143,7 @@ OPTIM_HOT void sgd_block(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int6
   narrow(dt, j->out[1], i, n, buf);
 }
 
-OPTIM_HOT void sgd_range(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int64_t i0,
+AG_CPU_INLINE void sgd_range(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int64_t i0,
                          int64_t i1) {
   int64_t i = i0;
   for (; i + OPTIM_BLOCK <= i1; i += OPTIM_BLOCK) sgd_block(dt, j, coef, i, OPTIM_BLOCK);
@@ -172,7 +152,7 @@ OPTIM_HOT void sgd_range(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int6
 
 AG_CPU_SIMD
 static void sgd_chunk(ag_dtype dt, const optim_job *j, ag_sgd_coef coef, int64_t i0, int64_t i1) {
-  OPTIM_BY_DTYPE(dt, sgd_range, j, coef, i0, i1);
+  AG_CPU_BY_DTYPE(dt, sgd_range, j, coef, i0, i1);
 }
 
 ag_status ag_cpu_sgd(ag_dtype dt, const void *p, const void *g, const void *buf, void *p_out,
@@ -187,7 +167,7 @@ ag_status ag_cpu_sgd(ag_dtype dt, const void *p, const void *g, const void *buf,
 }
 
 /* Adds x^2 over [i, i + n) to the OPTIM_BLOCK partial sums s, in double. */
-OPTIM_HOT void sq_sum_block(ag_dtype dt, const void *x, double *s, int64_t i, int64_t n) {
+AG_CPU_INLINE void sq_sum_block(ag_dtype dt, const void *x, double *s, int64_t i, int64_t n) {
   float v[OPTIM_BLOCK];
   widen(dt, x, i, n, v);
   for (int64_t k = 0; k < n; k++) s[k] += (double)v[k] * (double)v[k];
@@ -195,7 +175,7 @@ OPTIM_HOT void sq_sum_block(ag_dtype dt, const void *x, double *s, int64_t i, in
 
 /* *sum = the sum of x^2 over [i0, i1), in double, by interleaved partial
  * sums added pairwise. */
-OPTIM_HOT void sq_sum_range(ag_dtype dt, const void *x, int64_t i0, int64_t i1, double *sum) {
+AG_CPU_INLINE void sq_sum_range(ag_dtype dt, const void *x, int64_t i0, int64_t i1, double *sum) {
   double s[OPTIM_BLOCK] = {0};
   int64_t i = i0;
   for (; i + OPTIM_BLOCK <= i1; i += OPTIM_BLOCK) sq_sum_block(dt, x, s, i, OPTIM_BLOCK);
@@ -207,7 +187,7 @@ OPTIM_HOT void sq_sum_range(ag_dtype dt, const void *x, int64_t i0, int64_t i1, 
 
 AG_CPU_SIMD
 static void sq_sum_chunk(ag_dtype dt, const void *x, int64_t i0, int64_t i1, double *sum) {
-  OPTIM_BY_DTYPE(dt, sq_sum_range, x, i0, i1, sum);
+  AG_CPU_BY_DTYPE(dt, sq_sum_range, x, i0, i1, sum);
 }
 
 /* Accumulated in double so the result hardly depends on summation order. */
@@ -227,7 +207,7 @@ ag_status ag_cpu_sq_norm(ag_dtype dt, const void *x, const float *acc, float *ou
 }
 
 /* gx = scale * g over [i, i + n). */
-OPTIM_HOT void scale_block(ag_dtype dt, const void *g, float scale, void *gx, int64_t i,
+AG_CPU_INLINE void scale_block(ag_dtype dt, const void *g, float scale, void *gx, int64_t i,
                            int64_t n) {
   float v[OPTIM_BLOCK];
   widen(dt, g, i, n, v);
@@ -235,7 +215,7 @@ OPTIM_HOT void scale_block(ag_dtype dt, const void *g, float scale, void *gx, in
   narrow(dt, gx, i, n, v);
 }
 
-OPTIM_HOT void scale_range(ag_dtype dt, const void *g, float scale, void *gx, int64_t i0,
+AG_CPU_INLINE void scale_range(ag_dtype dt, const void *g, float scale, void *gx, int64_t i0,
                            int64_t i1) {
   int64_t i = i0;
   for (; i + OPTIM_BLOCK <= i1; i += OPTIM_BLOCK) scale_block(dt, g, scale, gx, i, OPTIM_BLOCK);
@@ -244,7 +224,7 @@ OPTIM_HOT void scale_range(ag_dtype dt, const void *g, float scale, void *gx, in
 
 AG_CPU_SIMD
 static void scale_chunk(ag_dtype dt, const void *g, float scale, void *gx, int64_t i0, int64_t i1) {
-  OPTIM_BY_DTYPE(dt, scale_range, g, scale, gx, i0, i1);
+  AG_CPU_BY_DTYPE(dt, scale_range, g, scale, gx, i0, i1);
 }
 
 ag_status ag_cpu_clip_scale(ag_dtype dt, const void *g, const float *sq_total, float max_norm,

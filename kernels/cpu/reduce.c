@@ -20,18 +20,9 @@
 #define REDUCE_LEAF 32
 #define REDUCE_COLS 64
 
-/* The dtype-generic leaf bodies are always inlined: out of line they would
- * be compiled for the baseline ISA only, outside the AG_CPU_SIMD clones that
- * call them. */
-#if defined(__GNUC__)
-#define REDUCE_HOT static inline __attribute__((always_inline))
-#else
-#define REDUCE_HOT static inline
-#endif
-
 /* Sum of x[base, base + n), n <= REDUCE_LANES^2, in REDUCE_LANES partial
  * sums; dt is a constant wherever this is inlined. */
-REDUCE_HOT float lanes_sum(ag_dtype dt, const void *x, int64_t base, int64_t n) {
+AG_CPU_INLINE float lanes_sum(ag_dtype dt, const void *x, int64_t base, int64_t n) {
   float s[REDUCE_LANES] = {0};
   int64_t a = 0;
   for (; a + REDUCE_LANES <= n; a += REDUCE_LANES)
@@ -60,7 +51,7 @@ static float contiguous_sum(ag_dtype dt, const void *x, int64_t base, int64_t n)
 
 /* s[c] = sum over a < n of x[base + a * stride + c], c < width, in order
  * (n <= REDUCE_LEAF, width <= REDUCE_COLS); dt as in lanes_sum. */
-REDUCE_HOT void columns_in_order(ag_dtype dt, const void *x, int64_t base, int64_t n,
+AG_CPU_INLINE void columns_in_order(ag_dtype dt, const void *x, int64_t base, int64_t n,
                                  int64_t stride, int64_t width, float *s) {
   for (int64_t c = 0; c < width; c++) s[c] = 0.0f;
   for (int64_t a = 0; a < n; a++)
