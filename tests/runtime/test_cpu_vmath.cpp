@@ -11,8 +11,10 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <random>
 #include <string>
+#include <vector>
 
 #include "kernels/cpu/cpu_vmath.h"
 
@@ -57,6 +59,9 @@ struct VmathCase {
   std::vector<Special> specials;
   float max_x = kInf;  // the domain's upper end
 };
+
+// gtest names a failing case by this rather than by its bytes.
+void PrintTo(const VmathCase &c, std::ostream *os) { *os << c.name; }
 
 // The error measure of cpu_vmath.h: relative to max(|f|, floor), or to
 // max(|f| + |x f'(x)|, floor) for the scaled metric (f' by central
