@@ -3,6 +3,7 @@
  * they need no atomics and match the CUDA kernels' summation order. */
 #include "kernels/common/ag_kernels.h"
 #include "cpu_dtype.h"
+#include "cpu_simd.h"
 
 ag_status ag_cpu_upsample_nearest2x(ag_dtype dt, int64_t nc, int64_t h, int64_t w, const void *x,
                                     void *y, void *stream) {
@@ -42,18 +43,48 @@ static int tiled(ag_dtype dt, const ag_pool2d_geom *p) {
   return dt == AG_F32 && p->stride == p->k && p->pad == 0;
 }
 
+/* One output row of a tiled pooling whose window starts at `top`. The
+ * 2 x 2 window, the one models use, has its own loop: with k a constant
+ * the strided reads become vector shuffles. */
+AG_CPU_SIMD static void avgpool_tiled_row(const ag_pool2d_geom *p, const float *top, float *y,
+                                          float inv) {
+  const int64_t w = p->w;
+  if (p->k == 2) {
+    /* The general loop's order, starting from 0 (which turns -0 into +0). */
+    for (int64_t ox = 0; ox < p->ow; ox++)
+      y[ox] = ((((0.0f + top[2 * ox]) + top[2 * ox + 1]) + top[w + 2 * ox]) + top[w + 2 * ox + 1]) *
+              inv;
+    return;
+  }
+  for (int64_t ox = 0; ox < p->ow; ox++) {
+    float sum = 0.0f;
+    for (int64_t dy = 0; dy < p->k; dy++)
+      for (int64_t dx = 0; dx < p->k; dx++) sum += top[dy * w + ox * p->k + dx];
+    y[ox] = sum * inv;
+  }
+}
+
 static void avgpool_tiled(const ag_pool2d_geom *p, const float *x, float *y) {
   const float inv = 1.0f / (float)(p->k * p->k);
 #pragma omp parallel for schedule(static)
-  for (int64_t r = 0; r < p->nc * p->oh; r++) {
-    const float *top = x + (r / p->oh * p->h + r % p->oh * p->k) * p->w;
-    for (int64_t ox = 0; ox < p->ow; ox++) {
-      float sum = 0.0f;
-      for (int64_t dy = 0; dy < p->k; dy++)
-        for (int64_t dx = 0; dx < p->k; dx++) sum += top[dy * p->w + ox * p->k + dx];
-      y[r * p->ow + ox] = sum * inv;
+  for (int64_t r = 0; r < p->nc * p->oh; r++)
+    avgpool_tiled_row(p, x + (r / p->oh * p->h + r % p->oh * p->k) * p->w, y + r * p->ow, inv);
+}
+
+/* One input-gradient row of a tiled pooling: each input takes its window's
+ * output gradient (0 past the last whole window). */
+AG_CPU_SIMD static void avgpool_backward_tiled_row(const ag_pool2d_geom *p, const float *row,
+                                                   int inside, float *gx, float inv) {
+  const int64_t covered = inside ? p->ow * p->k : 0;
+  if (p->k == 2)
+    for (int64_t ox = 0; ox < covered / 2; ox++) {
+      const float g = row[ox] * inv;
+      gx[2 * ox] = g;
+      gx[2 * ox + 1] = g;
     }
-  }
+  else
+    for (int64_t ix = 0; ix < covered; ix++) gx[ix] = row[ix / p->k] * inv;
+  for (int64_t ix = covered; ix < p->w; ix++) gx[ix] = 0.0f;
 }
 
 static void avgpool_backward_tiled(const ag_pool2d_geom *p, const float *gy, float *gx) {
@@ -61,11 +92,8 @@ static void avgpool_backward_tiled(const ag_pool2d_geom *p, const float *gy, flo
 #pragma omp parallel for schedule(static)
   for (int64_t r = 0; r < p->nc * p->h; r++) {
     const int64_t plane = r / p->h, oy = r % p->h / p->k;
-    const float *row = gy + (plane * p->oh + oy) * p->ow;
-    for (int64_t ix = 0; ix < p->w; ix++) {
-      const int64_t ox = ix / p->k;
-      gx[r * p->w + ix] = oy < p->oh && ox < p->ow ? row[ox] * inv : 0.0f;
-    }
+    avgpool_backward_tiled_row(p, gy + (plane * p->oh + (oy < p->oh ? oy : 0)) * p->ow,
+                               oy < p->oh, gx + r * p->w, inv);
   }
 }
 
