@@ -1,9 +1,11 @@
 /* Mean elementwise losses (MSE, Huber), the CPU reference. The mean is a
  * sum of per-element losses accumulated in double, so the reference stays
  * accurate for large tensors: per chunk of AG_CPU_CHUNK elements over
- * AG_LOSS_LANES interleaved partial sums (vector lanes), the chunks summed
- * across OpenMP threads. Loops are compiled per loss and dtype, so they
- * vectorise. */
+ * AG_LOSS_LANES interleaved partial sums (vector lanes), then the chunks'
+ * sums in order, so that the result does not depend on the thread count.
+ * Loops are compiled per loss and dtype, so they vectorise. */
+#include <stdlib.h>
+
 #include "kernels/common/ag_kernels.h"
 #include "kernels/common/ag_softmax.h"
 #include "cpu_dtype.h"
@@ -86,12 +88,18 @@ static ag_status mean_loss(const char *name, int kind, ag_dtype dt, const void *
                            float *y, int64_t n, float delta) {
   if (!ag_cpu_is_float(dt)) return ag_cpu_float_only(name, dt);
   const int64_t chunks = (n + AG_CPU_CHUNK - 1) / AG_CPU_CHUNK;
-  double s = 0.0;
-#pragma omp parallel for schedule(static) reduction(+ : s) if (chunks > 1)
+  double *part = malloc((size_t)(chunks > 0 ? chunks : 1) * sizeof *part);
+  if (!part)
+    return ag_set_error(AG_ERR_OOM, "cpu kernel %s: no memory for %lld partial sums", name,
+                        (long long)chunks);
+#pragma omp parallel for schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; c++) {
     int64_t i = c * AG_CPU_CHUNK, len = n - i < AG_CPU_CHUNK ? n - i : AG_CPU_CHUNK;
-    s += loss_chunk(dt, kind, in_at(a, dt, i), in_at(b, dt, i), len, delta);
+    part[c] = loss_chunk(dt, kind, in_at(a, dt, i), in_at(b, dt, i), len, delta);
   }
+  double s = 0.0;
+  for (int64_t c = 0; c < chunks; c++) s += part[c];
+  free(part);
   y[0] = (float)(s / (double)n);
   return AG_OK;
 }
