@@ -2,11 +2,12 @@
  *
  * libm's expf, logf and tanhf are calls, so a loop that uses them does not
  * vectorise. These are branch-free C (selects instead of branches, 2^n built
- * from exponent bits) that GCC inlines into an AG_CPU_SIMD loop and turns
- * into AVX-512 / AVX2 code. They round exactly as written: the project
- * builds with -ffp-contract=off and without -ffast-math, and the multiply-
- * adds are explicit fmaf, one rounding each, so the scalar build that the
- * test sweeps and the vector code in the kernels give the same bits. (The
+ * from exponent bits), AG_CPU_INLINE, so that GCC inlines them into an
+ * AG_CPU_SIMD loop and turns them into AVX-512 / AVX2 code. They round
+ * exactly as written: the project builds with -ffp-contract=off and without
+ * -ffast-math, and the multiply-adds are explicit fmaf, one rounding each,
+ * so the scalar build that the test sweeps and the vector code in the
+ * kernels give the same bits. (The
  * baseline x86-64 clone, for processors without AVX2 and FMA, calls libm's
  * fmaf: exact, but those loops do not vectorise.)
  *
