@@ -4,6 +4,7 @@
 #define AG_BENCH_H
 
 #include "runtime/backends/ag_backend.h"
+#include "runtime/dist/ag_comm.h"
 #include "runtime/sched/ag_sched.h"
 
 #ifdef __cplusplus
@@ -71,6 +72,73 @@ typedef struct ag_bench_graph {
 /* The classifier and transformer training steps on `be`; writes up to
  * `max` results. */
 ag_status ag_bench_graphs(ag_backend *be, int reps, ag_bench_graph *out, int max, int *count);
+
+/* ---- pipelines: the real models' full training steps (bench_pipelines.c) -- */
+
+typedef struct ag_bench_pipeline_opts {
+  const char *filter; /* rows whose name or group contains it; NULL: all */
+  int steps;          /* timed steps after the warm-up; 0: 3 on the CPU, 10 on CUDA */
+  int small;          /* the quick rows only */
+  int full;           /* the large rows on the CPU too (they run by default on CUDA) */
+  const char *python; /* interpreter of the PyTorch peer; NULL: no peer */
+} ag_bench_pipeline_opts;
+
+/* The same step in PyTorch (bench/torch_peer_pipelines.py), run by the
+ * bench in the same invocation. */
+typedef struct ag_bench_peer {
+  int available;    /* it ran and reported a time */
+  char note[160];   /* why not, when !available */
+  char version[32]; /* torch.__version__ */
+  char mode[64];    /* "eager, BLAS generic, AdamW", "torch.compile, fused AdamW" */
+  int threads;
+  double ms, items_per_s, peak_mb;
+} ag_bench_peer;
+
+typedef struct ag_bench_pipeline {
+  char name[24], group[16];
+  char item[8];                             /* what a step processes: "tok" or "img" */
+  char shape[128];                          /* the dimensions, as text */
+  char skipped[96];                         /* non-empty: not run, and why */
+  int64_t batch;                            /* sequences or images per rank and step */
+  int64_t seq, layers, width, heads, vocab; /* GPT rows; 0 for CLIP */
+  int world;                                /* ranks */
+  int64_t items;                            /* tokens or images per step over all ranks */
+  int64_t params;                           /* every parameter */
+  /* N of llm.c's FLOP count: the parameters without the token and position
+   * embedding tables (lookups, no FLOPs); the untied head counts. 0: no
+   * FLOP count for this row. */
+  int64_t flop_params;
+  int warmup, steps;
+  double ms;                /* median step time (mean of the ranks' medians) */
+  double items_per_s;       /* over all ranks */
+  double flops_per_item;    /* 6 N + 6 L C T per token; 0 without a count */
+  double tflops;            /* achieved, over all ranks */
+  double mfu_bf16, mfu_f32; /* % of the bf16 / f32 peak (ag_bench_pipeline_peaks); 0: unknown */
+  /* Memory of this rank: on the CPU the growth of the process's peak RSS
+   * over the row, on CUDA the allocator's; exact when the high-water mark
+   * could be measured for the row alone (see bench_pipelines.c). */
+  double peak_mb;
+  int peak_exact;
+  char memory[16]; /* "rss" or "allocator" */
+  ag_bench_peer torch;
+  double ratio; /* torch ms / aigc ms (> 1: aigc faster); 0 without the peer */
+} ag_bench_pipeline;
+
+/* What MFU is measured against, summed over the ranks: on CUDA the device's
+ * dense bf16 spec (f32 unknown, 0); on the CPU the bench's measured GEMM
+ * peaks (ag_bench_peaks), taken by every rank at the same time. */
+typedef struct ag_bench_pipeline_peaks {
+  double bf16_tflops, f32_tflops;
+  char source[96];
+} ag_bench_pipeline_peaks;
+
+/* Times the pipeline rows that match o on `be`, data-parallel over `comm`
+ * (each rank runs the row's batch: global = world x batch); writes up to
+ * `max` rows, skipped ones included with their reason. An error when no row
+ * matches the filter. Collective. */
+ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipeline_opts *o,
+                             ag_bench_pipeline *rows, int max, int *count,
+                             ag_bench_pipeline_peaks *peaks);
 
 #ifdef __cplusplus
 }

@@ -3,6 +3,8 @@
  *   aigc-bench kernels [--device D] [--filter NAME] [--reps R] [--json FILE]
  *   aigc-bench smoke   [--device D] [--n ELEMENTS] [--reps R] [--json FILE]
  *   aigc-bench graph   [--device D] [--reps R] [--json FILE]
+ *   aigc-bench pipelines [--device D] [--filter NAME] [--steps N] [--small] [--full]
+ *                      [--torch PYTHON|none] [--baseline FILE] [--json FILE]
  * kernels and smoke write {"device", "copy_gbps", "results": [row...]} with
  * one object per ag_bench_row. graph writes {"device", "command": "graph",
  * "reps", "graphs": [...]}, one object per ag_bench_graph: name, item,
@@ -11,7 +13,28 @@
  * no_reuse_mb, resident_mb, nodes, kernels, inplace, streams, waits (of that
  * plan), no_plan_ms and plan_ratio (reuse = 0, inplace = 0; no_plan_ms / ms),
  * and replay_ms, replay_ratio (ms / replay_ms, > 1: replay faster) and
- * captured, which are 0 where the backend cannot capture CUDA graphs. */
+ * captured, which are 0 where the backend cannot capture CUDA graphs.
+ *
+ * pipelines times the real models' full training steps (forward, backward,
+ * AdamW through ag_dp; bench_pipelines.c says which rows, shapes and
+ * conventions) and runs the same steps in PyTorch in the same invocation
+ * (bench/torch_peer_pipelines.py with PYTHON: by default /usr/bin/python3 on
+ * the CPU, python3 on CUDA; "none": no peer). --filter picks rows by name or
+ * group ("transformer": all), --steps the timed steps (default 3 on the CPU,
+ * 10 on CUDA), --small the quick rows only, --full the GPT-2-small row on the
+ * CPU too. It writes {"device", "command": "pipelines", "world",
+ * "peak_bf16_tflops", "peak_f32_tflops", "peak_source", "pipelines": [...]},
+ * one object per ag_bench_pipeline (a skipped row has "skipped": why), with
+ * "torch" the peer's object and "dp_efficiency" as below.
+ * Data parallel: `mpirun -np W aigc-bench pipelines ...` runs every row on W
+ * ranks, each with the row's batch, and reports the global throughput. The
+ * scaling efficiency needs the one-rank throughput, which one invocation
+ * cannot measure honestly on the same resources, so it takes a command pair:
+ *   aigc-bench pipelines --json one.json
+ *   mpirun -np W aigc-bench pipelines --baseline one.json
+ * dp_efficiency = W-rank items/s / (W x one-rank items/s) for every row both
+ * ran; null without --baseline. On one CPU host set OMP_NUM_THREADS to the
+ * cores per rank. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,12 +45,16 @@
 #include "runtime/core/ag_info.h"
 
 #define AG_MAX_ROWS 256
+#define AG_MAX_PIPELINES 8
 
 static int usage(void) {
   fprintf(stderr,
           "usage: aigc-bench kernels [--device D] [--filter NAME] [--reps R] [--json FILE]\n"
           "       aigc-bench smoke [--device D] [--n ELEMENTS] [--reps R] [--json FILE]\n"
-          "       aigc-bench graph [--device D] [--reps R] [--json FILE]\n");
+          "       aigc-bench graph [--device D] [--reps R] [--json FILE]\n"
+          "       aigc-bench pipelines [--device D] [--filter NAME] [--steps N] [--small] "
+          "[--full]\n"
+          "                            [--torch PYTHON|none] [--baseline FILE] [--json FILE]\n");
   return 2;
 }
 
@@ -211,11 +238,255 @@ static int run_graphs(ag_backend *be, int reps, const char *json) {
   return 0;
 }
 
+/* ---- pipelines ------------------------------------------------------------ */
+
+static cJSON *peer_json(const ag_bench_peer *p) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddBoolToObject(j, "available", p->available);
+  if (!p->available) {
+    cJSON_AddStringToObject(j, "note", p->note);
+    return j;
+  }
+  cJSON_AddStringToObject(j, "version", p->version);
+  cJSON_AddStringToObject(j, "mode", p->mode);
+  cJSON_AddNumberToObject(j, "threads", p->threads);
+  cJSON_AddNumberToObject(j, "ms", p->ms);
+  cJSON_AddNumberToObject(j, "items_per_s", p->items_per_s);
+  cJSON_AddNumberToObject(j, "peak_mb", p->peak_mb);
+  return j;
+}
+
+/* efficiency < 0: unknown (null). */
+static cJSON *pipeline_json(const ag_bench_pipeline *r, double efficiency) {
+  cJSON *j = cJSON_CreateObject();
+  cJSON_AddStringToObject(j, "name", r->name);
+  cJSON_AddStringToObject(j, "group", r->group);
+  cJSON_AddStringToObject(j, "item", r->item);
+  cJSON_AddStringToObject(j, "shape", r->shape);
+  if (r->skipped[0]) {
+    cJSON_AddStringToObject(j, "skipped", r->skipped);
+    return j;
+  }
+  const struct {
+    const char *key;
+    double v;
+  } f[] = {{"batch", (double)r->batch},
+           {"seq", (double)r->seq},
+           {"layers", (double)r->layers},
+           {"width", (double)r->width},
+           {"heads", (double)r->heads},
+           {"vocab", (double)r->vocab},
+           {"world", r->world},
+           {"items", (double)r->items},
+           {"params", (double)r->params},
+           {"flop_params", (double)r->flop_params},
+           {"warmup", r->warmup},
+           {"steps", r->steps},
+           {"ms", r->ms},
+           {"items_per_s", r->items_per_s},
+           {"flops_per_item", r->flops_per_item},
+           {"tflops", r->tflops},
+           {"mfu_bf16", r->mfu_bf16},
+           {"mfu_f32", r->mfu_f32},
+           {"peak_mb", r->peak_mb},
+           {"ratio", r->ratio}};
+  for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) cJSON_AddNumberToObject(j, f[k].key, f[k].v);
+  cJSON_AddBoolToObject(j, "peak_exact", r->peak_exact);
+  cJSON_AddStringToObject(j, "memory", r->memory);
+  cJSON_AddItemToObject(j, "torch", peer_json(&r->torch));
+  if (efficiency >= 0)
+    cJSON_AddNumberToObject(j, "dp_efficiency", efficiency);
+  else
+    cJSON_AddNullToObject(j, "dp_efficiency");
+  return j;
+}
+
+static cJSON *pipelines_json(const char *device, const ag_bench_pipeline_peaks *pk,
+                             const ag_bench_pipeline *rows, const double *eff, int n, int world) {
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "device", device);
+  cJSON_AddStringToObject(root, "command", "pipelines");
+  cJSON_AddNumberToObject(root, "world", world);
+  cJSON_AddNumberToObject(root, "peak_bf16_tflops", pk->bf16_tflops);
+  cJSON_AddNumberToObject(root, "peak_f32_tflops", pk->f32_tflops);
+  cJSON_AddStringToObject(root, "peak_source", pk->source);
+  cJSON *list = cJSON_AddArrayToObject(root, "pipelines");
+  for (int i = 0; i < n; i++) cJSON_AddItemToArray(list, pipeline_json(&rows[i], eff[i]));
+  return root;
+}
+
+/* "12.3%", or "-" when unknown. */
+static const char *pct_text(double v, char *buf, size_t len) {
+  if (v > 0)
+    snprintf(buf, len, "%.1f%%", v);
+  else
+    snprintf(buf, len, "-");
+  return buf;
+}
+
+static void print_pipeline(const ag_bench_pipeline *r, double eff) {
+  if (r->skipped[0]) {
+    printf("%-10s %-40s not run: %s\n", r->name, r->shape, r->skipped);
+    return;
+  }
+  char ours[32], theirs[32] = "-", rat[16] = "-", tf[16] = "-", b16[16], f32[16], mem[24],
+                 tmem[16] = "-", e[16] = "";
+  snprintf(ours, sizeof ours, "%.0f %s/s", r->items_per_s, r->item);
+  if (r->torch.available) {
+    snprintf(theirs, sizeof theirs, "%.0f %s/s", r->torch.items_per_s, r->item);
+    snprintf(rat, sizeof rat, "%.2fx", r->ratio);
+    snprintf(tmem, sizeof tmem, "%.0f", r->torch.peak_mb);
+  }
+  if (r->tflops > 0) snprintf(tf, sizeof tf, "%.3f", r->tflops);
+  snprintf(mem, sizeof mem, "%s%.0f", r->peak_exact ? "" : ">=", r->peak_mb);
+  if (eff >= 0) snprintf(e, sizeof e, " dp %.0f%%", 100.0 * eff);
+  printf("%-10s %-40s %10.1f %14s %14s %7s %8s %8s %8s %9s %9s%s\n", r->name, r->shape, r->ms, ours,
+         theirs, rat, tf, pct_text(r->mfu_bf16, b16, sizeof b16),
+         pct_text(r->mfu_f32, f32, sizeof f32), mem, tmem, e);
+}
+
+static void print_pipelines(const ag_backend *be, const ag_bench_pipeline_peaks *pk,
+                            const ag_bench_pipeline *rows, const double *eff, int n, int world) {
+  printf(
+      "pipelines: full training steps (forward, backward, AdamW via ag_dp) on %s, %d rank%s, "
+      "%d threads\n",
+      be->name, world, world > 1 ? "s" : "", ag_cpu_threads());
+  char f32[32] = "unknown";
+  if (pk->f32_tflops > 0) snprintf(f32, sizeof f32, "%.2f TFLOP/s", pk->f32_tflops);
+  printf("MFU against %s: bf16 %.2f TFLOP/s, f32 %s\n", pk->source[0] ? pk->source : "no peak",
+         pk->bf16_tflops, f32);
+  printf("%-10s %-40s %10s %14s %14s %7s %8s %8s %8s %9s %9s\n", "row", "shape", "ms/step", "aigc",
+         "torch", "ratio", "TFLOP/s", "MFU bf16", "MFU f32", "aigc MB", "torch MB");
+  for (int i = 0; i < n; i++) print_pipeline(&rows[i], eff[i]);
+  for (int i = 0; i < n; i++) {
+    const ag_bench_peer *p = &rows[i].torch;
+    if (rows[i].skipped[0]) continue;
+    if (p->available)
+      printf("torch %-10s %s, %s, %d threads, %d warm-up + median of %d steps\n", rows[i].name,
+             p->version, p->mode, p->threads, rows[i].warmup, rows[i].steps);
+    else
+      printf("torch %-10s not available: %s\n", rows[i].name, p->note);
+  }
+  printf(
+      "ratio = torch ms / aigc ms (>1: aigc faster). GPT FLOPs/token = 6N + 6LCT (llm.c), "
+      "N = parameters without the wte/wpe tables; MB = peak %s growth over the row "
+      "(>=: a lower bound)\n",
+      be->kind == AG_DEVICE_CUDA ? "allocator" : "RSS");
+}
+
+/* dp_efficiency of every row from a one-rank run's JSON (see the header);
+ * -1 for rows the baseline lacks or did not run. */
+static ag_status read_baseline(const char *path, const ag_bench_pipeline *rows, int n, int world,
+                               double *eff) {
+  for (int i = 0; i < n; i++) eff[i] = -1;
+  if (!path) return AG_OK;
+  FILE *f = fopen(path, "rb");
+  if (!f) return ag_set_error(AG_ERR_IO, "cannot open baseline %s", path);
+  static char text[1 << 20];
+  size_t len = fread(text, 1, sizeof text - 1, f);
+  fclose(f);
+  text[len] = '\0';
+  cJSON *root = cJSON_Parse(text);
+  const cJSON *w = cJSON_GetObjectItemCaseSensitive(root, "world");
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(root, "pipelines");
+  ag_status st = AG_OK;
+  if (!cJSON_IsArray(list) || !cJSON_IsNumber(w))
+    st = ag_set_error(AG_ERR_IO, "baseline %s is not an `aigc-bench pipelines` report", path);
+  else if (w->valueint != 1)
+    st = ag_set_error(AG_ERR_INVALID, "baseline %s is a %d-rank run; it must be one rank", path,
+                      w->valueint);
+  const cJSON *b;
+  if (st == AG_OK) {
+    cJSON_ArrayForEach(b, list) {
+      const cJSON *name = cJSON_GetObjectItemCaseSensitive(b, "name");
+      const cJSON *rate = cJSON_GetObjectItemCaseSensitive(b, "items_per_s");
+      for (int i = 0; i < n && cJSON_IsString(name) && cJSON_IsNumber(rate); i++)
+        if (!rows[i].skipped[0] && strcmp(rows[i].name, name->valuestring) == 0 &&
+            rate->valuedouble > 0)
+          eff[i] = rows[i].items_per_s / (world * rate->valuedouble);
+    }
+  }
+  cJSON_Delete(root);
+  return st;
+}
+
+typedef struct pipelines_cli {
+  const char *device, *json, *baseline;
+  ag_bench_pipeline_opts o;
+} pipelines_cli;
+
+/* 0, or usage()'s status for arguments it does not take. */
+static int parse_pipelines(int argc, char **argv, pipelines_cli *c) {
+  memset(c, 0, sizeof *c);
+  const char *python = NULL;
+  for (int i = 2; i < argc; i++) {
+    if (strcmp(argv[i], "--small") == 0)
+      c->o.small = 1;
+    else if (strcmp(argv[i], "--full") == 0)
+      c->o.full = 1;
+    else if (i + 1 >= argc)
+      return usage();
+    else if (strcmp(argv[i], "--device") == 0)
+      c->device = argv[++i];
+    else if (strcmp(argv[i], "--json") == 0)
+      c->json = argv[++i];
+    else if (strcmp(argv[i], "--filter") == 0)
+      c->o.filter = argv[++i];
+    else if (strcmp(argv[i], "--baseline") == 0)
+      c->baseline = argv[++i];
+    else if (strcmp(argv[i], "--torch") == 0)
+      python = argv[++i];
+    else if (strcmp(argv[i], "--steps") == 0) {
+      char *end;
+      long v = strtol(argv[++i], &end, 10);
+      if (*end || v < 1 || v > 100000) {
+        fprintf(stderr, "aigc-bench: --steps %s: expected a whole number of steps >= 1\n", argv[i]);
+        return 2;
+      }
+      c->o.steps = (int)v;
+    } else
+      return usage();
+  }
+  c->o.python = python && strcmp(python, "none") == 0 ? NULL : python ? python : "";
+  return 0;
+}
+
+/* Rank 0 prints and writes the JSON; every rank runs the rows. */
+static int run_pipelines(int argc, char **argv) {
+  pipelines_cli c;
+  int bad = parse_pipelines(argc, argv, &c);
+  if (bad) return bad;
+  ag_backend *be = NULL;
+  char note[512];
+  if (ag_backend_select(c.device, &be, note, sizeof note) != AG_OK) return fail();
+  if (c.o.python && !c.o.python[0])
+    c.o.python = be->kind == AG_DEVICE_CUDA ? "python3" : "/usr/bin/python3";
+  ag_comm *comm = NULL;
+  const ag_comm_opts co = {AG_COMM_AUTO, 0};
+  if (ag_comm_open(be, &co, &comm) != AG_OK) return fail();
+  const int rank = ag_comm_rank(comm), world = ag_comm_world(comm);
+  if (rank == 0)
+    printf("device: %s%s%s%s\n", be->name, note[0] ? " (" : "", note, note[0] ? ")" : "");
+  static ag_bench_pipeline rows[AG_MAX_PIPELINES];
+  double eff[AG_MAX_PIPELINES];
+  ag_bench_pipeline_peaks peaks;
+  int count = 0;
+  ag_status st = ag_bench_pipelines(be, comm, &c.o, rows, AG_MAX_PIPELINES, &count, &peaks);
+  if (st == AG_OK) st = read_baseline(c.baseline, rows, count, world, eff);
+  if (st == AG_OK && rank == 0) {
+    print_pipelines(be, &peaks, rows, eff, count, world);
+    if (c.json) st = write_json(c.json, pipelines_json(be->name, &peaks, rows, eff, count, world));
+  }
+  int rc = st == AG_OK ? 0 : fail();
+  ag_comm_close(comm);
+  return rc;
+}
 int main(int argc, char **argv) {
   const char *device = NULL, *json = NULL, *filter = NULL;
   long long n = 1 << 22;
   int reps = 10;
   if (argc < 2) return usage();
+  if (strcmp(argv[1], "pipelines") == 0) return run_pipelines(argc, argv);
   int kernels = strcmp(argv[1], "kernels") == 0, graph = strcmp(argv[1], "graph") == 0;
   if (!kernels && !graph && strcmp(argv[1], "smoke") != 0) return usage();
   for (int i = 2; i < argc; i++) {

@@ -35,6 +35,28 @@ ag_tensor *ag_nn_transformer_block(ag_graph *g, ag_params *p, const char *name, 
  * causal: x + attn(ln1(x), ctx), then + mlp(ln2(.)); same weight names. */
 ag_tensor *ag_nn_cross_attention_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
                                        ag_tensor *ctx, int heads);
+/* Keys and values seen from outside a self-attention layer, for decoding
+ * one token at a time with a cache. Attention does not depend on the order
+ * of its keys apart from the causal mask (positions live in the inputs), so
+ * past keys go after the new ones, where a growing cache needs no shifting.
+ *   in:  past_k, past_v [B,H,S,D] or NULL: keys and values of earlier tokens,
+ *        attended over after this call's own;
+ *        kv_len i32 [B] or NULL: keys j >= kv_len[b] are masked out (a
+ *        cache's unused slots);
+ *   out: keys, values [B,H,T+S,D]: everything attended over, new first. */
+typedef struct ag_nn_kv {
+  ag_tensor *past_k, *past_v, *kv_len;
+  ag_tensor *keys, *values;
+} ag_nn_kv;
+/* Self-attention of x [B,T,C] with its keys and values in `kv`; the same
+ * weights as ag_nn_attention. With past keys, causal needs T = 1 (a decode
+ * step, whose one query sees every key). */
+ag_tensor *ag_nn_attention_kv(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int heads,
+                              int causal, ag_nn_kv *kv);
+/* ag_nn_transformer_block with its attention's keys and values in `kv`
+ * (ag_nn_attention_kv); the same weights. */
+ag_tensor *ag_nn_transformer_block_kv(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                                      int heads, int causal, ag_nn_kv *kv);
 /* Residual conv block: conv(silu(gn(conv(silu(gn(x)))))) + skip, where skip
  * is x or a 1x1 conv when the channel count changes. */
 ag_tensor *ag_nn_conv_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t cout,

@@ -127,6 +127,47 @@ ag_tensor *ag_nn_cross_attention_block(ag_graph *g, ag_params *p, const char *na
   return pre_norm_block(g, p, name, x, ctx, heads, 0);
 }
 
+ag_tensor *ag_nn_attention_kv(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int heads,
+                              int causal, ag_nn_kv *kv) {
+  char n[96];
+  kv->keys = kv->values = NULL;
+  if (!x) return NULL;
+  const int64_t c = x->shape[2];
+  if (c % heads)
+    return ag_graph_set_error(g, AG_ERR_INVALID, "attention: channels not divisible by heads"),
+           NULL;
+  if (kv->past_k && causal && x->shape[1] != 1)
+    return ag_graph_set_error(g, AG_ERR_INVALID,
+                              "attention: causal attention over past keys takes one query"),
+           NULL;
+  ag_tensor *q = split_heads(g, ag_nn_linear(g, p, sub(n, sizeof n, name, "q"), x, c, 0, 1), heads);
+  ag_tensor *k = split_heads(g, ag_nn_linear(g, p, sub(n, sizeof n, name, "k"), x, c, 0, 1), heads);
+  ag_tensor *v = split_heads(g, ag_nn_linear(g, p, sub(n, sizeof n, name, "v"), x, c, 0, 1), heads);
+  if (kv->past_k) {
+    k = ag_concat(g, k, kv->past_k, 2);
+    v = ag_concat(g, v, kv->past_v, 2);
+  }
+  kv->keys = k;
+  kv->values = v;
+  const ag_attention_args a = {.causal = causal};
+  ag_tensor *o =
+      kv->kv_len ? ag_attention_padded(g, q, k, v, kv->kv_len, a) : ag_attention(g, q, k, v, a);
+  return ag_nn_linear(g, p, sub(n, sizeof n, name, "out"), merge_heads(g, o), c, 0, 1);
+}
+
+/* pre_norm_block's layout, with ag_nn_attention_kv as its attention. */
+ag_tensor *ag_nn_transformer_block_kv(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,
+                                      int heads, int causal, ag_nn_kv *kv) {
+  char n[96], m[96];
+  kv->keys = kv->values = NULL;
+  if (!x) return NULL;
+  const int64_t c = x->shape[2];
+  ag_tensor *h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln1"), x);
+  x = ag_add(g, x, ag_nn_attention_kv(g, p, sub(m, sizeof m, name, "attn"), h, heads, causal, kv));
+  h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln2"), x);
+  return ag_add(g, x, ag_nn_mlp(g, p, sub(m, sizeof m, name, "mlp"), h, 4 * c));
+}
+
 ag_tensor *ag_nn_conv_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t cout,
                             int groups) {
   char n[96];

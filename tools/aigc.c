@@ -25,11 +25,20 @@ typedef struct ag_cli_command {
 
 static const ag_cli_command commands[] = {
     {"info", NULL, ag_cmd_info, NULL, "build, backends, devices and libraries"},
-    {"demo", NULL, ag_cmd_demo, NULL, "aigc info, then a kernel smoke run with its bandwidth"},
+    {"demo", NULL, ag_cmd_demo, ag_cmd_demo_options,
+     "a tour of every pipeline on the best device, written to an HTML report"},
     {"train", "classifier", ag_cmd_train_classifier, ag_cmd_train_classifier_options,
      "train the Fashion-MNIST classifier and save it"},
     {"eval", "classifier", ag_cmd_eval_classifier, ag_cmd_eval_classifier_options,
      "test a saved classifier against its recorded accuracy"},
+    {"train", "clip", ag_cmd_train_clip, ag_cmd_train_clip_options,
+     "train CLIP (ViT + text tower) on Fashion-MNIST with measured captions"},
+    {"eval", "clip", ag_cmd_eval_clip, ag_cmd_eval_clip_options,
+     "zero-shot accuracy, retrieval recall and confusion of a saved CLIP"},
+    {"train", "gpt", ag_cmd_train_gpt, ag_cmd_train_gpt_options,
+     "train the byte-level GPT on a text file and save it"},
+    {"sample", "gpt", ag_cmd_sample_gpt, ag_cmd_sample_gpt_options,
+     "continue a prompt with a saved GPT (KV-cache decoding)"},
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 

@@ -6,6 +6,7 @@
 #define AG_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "runtime/backends/ag_backend.h"
 
@@ -34,7 +35,9 @@ int ag_cli_usage_error(const ag_cli *cli, const char *fmt, ...)
  * A spec naming no device (--device tpu) is a usage error, a device that is
  * not there (--device cuda without a GPU) a runtime error. */
 int ag_cli_open_device(const ag_cli *cli, ag_backend **be, char *note, size_t note_len);
-void ag_cli_print_device(const ag_backend *be, const char *note);
+void ag_cli_print_device(FILE *f, const ag_backend *be, const char *note);
+/* aigc info's block: build, device, libraries. */
+void ag_cli_print_info(FILE *f, const ag_backend *be, const char *note);
 /* Both, as every pipeline command starts. */
 int ag_cli_use_device(const ag_cli *cli, ag_backend **be);
 
@@ -72,7 +75,17 @@ int ag_cmd_info(const ag_cli *cli, int argc, char **argv);
 int ag_cmd_demo(const ag_cli *cli, int argc, char **argv);
 int ag_cmd_train_classifier(const ag_cli *cli, int argc, char **argv);
 int ag_cmd_eval_classifier(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_demo_options[];
 extern const char ag_cmd_train_classifier_options[];
 extern const char ag_cmd_eval_classifier_options[];
+int ag_cmd_train_clip(const ag_cli *cli, int argc, char **argv);
+int ag_cmd_eval_clip(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_train_clip_options[];
+extern const char ag_cmd_eval_clip_options[];
+
+int ag_cmd_train_gpt(const ag_cli *cli, int argc, char **argv);
+int ag_cmd_sample_gpt(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_train_gpt_options[];
+extern const char ag_cmd_sample_gpt_options[];
 
 #endif

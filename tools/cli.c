@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "aigc_cli.h"
+#include "runtime/dist/ag_comm.h"
 
 int ag_cli_usage_error(const ag_cli *cli, const char *fmt, ...) {
   char msg[512];
@@ -21,8 +22,23 @@ int ag_cli_usage_error(const ag_cli *cli, const char *fmt, ...) {
   return AG_EXIT_USAGE;
 }
 
+/* Under mpirun or srun each rank takes its own GPU: auto and cuda mean
+ * cuda:(local rank % devices). Any other spec is kept. */
+static const char *device_for_rank(const char *spec, char *buf, size_t len) {
+  const ag_comm_env env = ag_comm_env_read();
+  if (spec && spec[0] == '\0') spec = NULL;
+  if (!spec) spec = getenv("AG_DEVICE");
+  const int wants_gpu = !spec || !spec[0] || !strcmp(spec, "auto") || !strcmp(spec, "cuda");
+  int count = 0;
+  if (env.world < 2 || !wants_gpu || ag_cuda_probe(&count) != AG_OK || count < 1) return spec;
+  snprintf(buf, len, "cuda:%d", env.local_rank % count);
+  return buf;
+}
+
 int ag_cli_open_device(const ag_cli *cli, ag_backend **be, char *note, size_t note_len) {
-  const ag_status st = ag_backend_select(cli->device, be, note, note_len);
+  char spec[32];
+  const ag_status st =
+      ag_backend_select(device_for_rank(cli->device, spec, sizeof spec), be, note, note_len);
   if (st == AG_OK) return AG_EXIT_OK;
   if (st != AG_ERR_INVALID) return AG_EXIT_RUNTIME;
   /* The device is a global option: point at aigc --help, not the command's. */
@@ -31,14 +47,14 @@ int ag_cli_open_device(const ag_cli *cli, ag_backend **be, char *note, size_t no
   return ag_cli_usage_error(&(ag_cli){.name = ""}, "%s", msg);
 }
 
-void ag_cli_print_device(const ag_backend *be, const char *note) {
-  printf("device:            %s%s%s%s\n", be->name, note[0] ? " (" : "", note, note[0] ? ")" : "");
+void ag_cli_print_device(FILE *f, const ag_backend *be, const char *note) {
+  fprintf(f, "device:            %s%s%s%s\n", be->name, note[0] ? " (" : "", note, note[0] ? ")" : "");
 }
 
 int ag_cli_use_device(const ag_cli *cli, ag_backend **be) {
   char note[512];
   const int rc = ag_cli_open_device(cli, be, note, sizeof note);
-  if (rc == AG_EXIT_OK) ag_cli_print_device(*be, note);
+  if (rc == AG_EXIT_OK) ag_cli_print_device(stdout, *be, note);
   return rc;
 }
 

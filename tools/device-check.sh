@@ -6,13 +6,16 @@
 # (nvidia-smi), builds for that architecture only in build-device/ with every
 # core, runs the gpu tests (ctest -L gpu), `aigc-bench kernels` and
 # `aigc-bench graph` on cuda and, where a CUDA-enabled PyTorch imports, their
-# PyTorch peers (bench/torch_peer.py, bench/torch_peer_train.py). It prints a
-# line per step and writes its logs and JSON to OUTDIR:
+# PyTorch peers (bench/torch_peer.py, bench/torch_peer_train.py), and
+# `aigc-bench pipelines` at GPT-2 small's shape (gpt2-small: 12 layers, 768
+# wide, sequence 1024, batch 8), which runs its PyTorch peer itself (python3;
+# torch.compile where it exists) or says why it could not. It prints a line
+# per step and writes its logs and JSON to OUTDIR:
 #   summary.txt  the lines printed     ctest.log    ctest -L gpu
-#   info.txt     nvidia-smi, aigc info bench.log    both benchmarks' tables
-#   build.log    configure and build   kernels.json, graph.json  their JSON
-#   torch.log    the PyTorch peers
-# Each step runs under its own timeout, cut to what is left of a 6-minute
+#   info.txt     nvidia-smi, aigc info bench.log    the benchmarks' tables
+#   build.log    configure and build   kernels.json, graph.json, pipelines.json
+#   torch.log    the PyTorch peers                  their JSON
+# Each step runs under its own timeout, cut to what is left of an 8-minute
 # budget, so a hung step costs its share and the whole check still ends.
 #
 # Exit status: 0 every step passed; 1 no GPU here (one line says why, nothing
@@ -39,12 +42,12 @@ arch=${cc/./}
 
 build="build-device"
 jobs=$(nproc)
-deadline=350 # in SECONDS since the start: 6 minutes, less the time for the summary
+deadline=470 # in SECONDS since the start: 8 minutes, less the time for the summary
 failed=0
 mkdir -p "$out"
 # Truncated, so a step that fails leaves no stale output of an earlier run.
 for f in summary.txt info.txt build.log ctest.log bench.log torch.log; do : >"$out/$f"; done
-rm -f "$out/kernels.json" "$out/graph.json"
+rm -f "$out/kernels.json" "$out/graph.json" "$out/pipelines.json"
 
 report() { # a line of the summary, printed as it happens
   echo "$*" | tee -a "$out/summary.txt"
@@ -59,7 +62,7 @@ step() {
   local limit=$((deadline - SECONDS))
   ((cap < limit)) && limit=$cap
   if ((limit < 5)); then
-    report "$(printf '  %-12s not run: the 6-minute budget is spent' "$name")"
+    report "$(printf '  %-12s not run: the 8-minute budget is spent' "$name")"
     failed=1
     return 1
   fi
@@ -105,6 +108,8 @@ if step configure 60 build.log cmake -S . -B "$build" -DAG_CUDA=ON \
   bench=$build/bench/aigc-bench
   step kernels 90 bench.log "$bench" kernels --device cuda --json "$out/kernels.json" || true
   step graph 60 bench.log "$bench" graph --device cuda --json "$out/graph.json" || true
+  step pipelines 150 bench.log "$bench" pipelines --device cuda --filter gpt2-small --steps 5 \
+    --torch python3 --json "$out/pipelines.json" || true
   if ((torch_cuda)); then
     if [[ -s $out/kernels.json ]]; then
       step torch_peer 60 torch.log python3 bench/torch_peer.py "$out/kernels.json" --device cuda ||

@@ -451,8 +451,11 @@ static void check_params(const ag_safetensors *st, const char *const *names,
     else if (k < 0) report_add(r, "missing '%s'", names[i]);
     else if (mismatch(&st->entries[k], tensors[i], msg, sizeof msg)) report_add(r, "%s", msg);
   }
-  for (int k = 0; k < st->n; k++)
-    if (!listed(names, n, st->entries[k].name)) report_add(r, "unexpected '%s'", st->entries[k].name);
+  for (int k = 0; k < st->n; k++) {
+    const char *name = st->entries[k].name;
+    const int state = strncmp(name, AG_ST_STATE_PREFIX, strlen(AG_ST_STATE_PREFIX)) == 0;
+    if (!state && !listed(names, n, name)) report_add(r, "unexpected '%s'", name);
+  }
 }
 
 ag_status ag_st_load_params(const ag_safetensors *st, const char *const *names,

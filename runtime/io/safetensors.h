@@ -74,9 +74,14 @@ const char *ag_st_metadata_key(const ag_safetensors *st, int i);
  *   "checkpoint tensor 'fc1.weight' is f32[128,784], model expects f32[256,784]" */
 ag_status ag_st_load_into(const ag_safetensors *st, const char *name, ag_tensor *dst);
 
+/* Tensors named "optim/..." are training state saved beside the parameters
+ * (runtime/dist/ag_dp.h), not parameters. */
+#define AG_ST_STATE_PREFIX "optim/"
+
 /* Loads a whole parameter list. Everything is checked first and every problem
- * reported in one message (missing names, unexpected names in the file, each
- * dtype/shape mismatch); on any problem nothing is loaded (AG_ERR_INVALID). */
+ * reported in one message (missing names, unexpected names in the file other
+ * than training state, each dtype/shape mismatch); on any problem nothing is
+ * loaded (AG_ERR_INVALID). */
 ag_status ag_st_load_params(const ag_safetensors *st, const char *const *names,
                             ag_tensor *const *tensors, int n);
 

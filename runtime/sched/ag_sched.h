@@ -60,6 +60,17 @@ void ag_sched_free(ag_sched *s);
 /* Runs every node once. */
 ag_status ag_sched_run(ag_sched *s);
 
+/* Host code run mid-graph: fn(user, stream) is called in every run right
+ * after the node that writes `t` has been launched, with the stream it was
+ * launched on, so work fn enqueues there (or on a stream waiting on it)
+ * follows that node. `t` is a value of the plan's graph that a node writes
+ * (a parameter gradient, an output). Data-parallel training starts each
+ * gradient bucket's reduction this way (runtime/dist/ag_dp.h). Hooks are
+ * host code that must run every time, so a plan with hooks is never captured
+ * into a CUDA graph. An error a hook returns stops the run and is returned. */
+typedef ag_status (*ag_sched_hook)(void *user, void *stream);
+ag_status ag_sched_on_written(ag_sched *s, const ag_tensor *t, ag_sched_hook fn, void *user);
+
 ag_sched_stats ag_sched_get_stats(const ag_sched *s);
 /* The stream of node i (0 for every node of a one-stream plan). */
 int ag_sched_node_stream(const ag_sched *s, int node);

@@ -103,6 +103,7 @@ void ag_sched_free(ag_sched *s) {
   if (s->arena.data) ag_allocator_free(be->alloc, s->arena.data);
   for (int n = 0; s->nodes && n < s->g->n_nodes; n++) free(s->nodes[n].waits);
   free(s->nodes);
+  free(s->hooks);
   free(s->data_clock);
   free(s->events);
   free(s->resident);
@@ -127,7 +128,29 @@ static ag_status launch_node(ag_sched *s, int n) {
     snprintf(msg, sizeof msg, "%s", ag_last_error());
     return ag_set_error(st, "sched: node %d: %s", n, msg);
   }
+  for (int h = sn->hooks; h; h = s->hooks[h - 1].next)
+    AG_TRY(s->hooks[h - 1].fn(s->hooks[h - 1].user, stream));
   return sn->event ? be->event_record(be, s->events[n], stream) : AG_OK;
+}
+
+ag_status ag_sched_on_written(ag_sched *s, const ag_tensor *t, ag_sched_hook fn, void *user) {
+  if (s->stats.runs > 0)
+    return ag_set_error(AG_ERR_INVALID, "sched: hooks are added before the plan's first run");
+  const int v = ag_graph_value_index(s->g, t);
+  const int n = v < 0 ? -1 : ag_graph_value_producer(s->g, v);
+  if (n < 0)
+    return ag_set_error(AG_ERR_INVALID, "sched: a hook on %s, which no node of this graph writes",
+                        v < 0 ? "a tensor outside the graph" : "a leaf value");
+  ag_sched_hook_entry *grown = realloc(s->hooks, sizeof *grown * (size_t)(s->n_hooks + 1));
+  if (!grown) return ag_set_error(AG_ERR_OOM, "sched: out of host memory");
+  s->hooks = grown;
+  /* Appended at the end of the node's chain: hooks run in the order given. */
+  int *link = &s->nodes[n].hooks;
+  while (*link) link = &s->hooks[*link - 1].next;
+  s->hooks[s->n_hooks] = (ag_sched_hook_entry){fn, user, 0};
+  *link = ++s->n_hooks;
+  s->opts.cuda_graph = 0;
+  return AG_OK;
 }
 
 /* Every node, side streams forked from stream 0 and joined back into it. */

@@ -37,7 +37,15 @@ typedef struct ag_sched_node {
   int n_access; /* the blocks its kernel reads or writes */
   int access[2 * AG_OP_MAX_ARGS];
   unsigned writes; /* bit i: access[i] is written */
+  int hooks;       /* 1 + index of its first hook in ag_sched.hooks; 0: none */
 } ag_sched_node;
+
+/* A hook registered with ag_sched_on_written, chained per node. */
+typedef struct ag_sched_hook_entry {
+  ag_sched_hook fn;
+  void *user;
+  int next; /* 1 + index of the node's next hook; 0: the last */
+} ag_sched_hook_entry;
 
 struct ag_sched {
   ag_graph *g;
@@ -61,6 +69,8 @@ struct ag_sched {
   void *join_in, *join_out;       /* order the run against the default stream */
   void *fork;                     /* side streams start after stream 0 does */
   void *cuda_graph;
+  ag_sched_hook_entry *hooks;
+  int n_hooks;
   ag_sched_stats stats;
 };
 

@@ -38,7 +38,10 @@ typedef struct ag_optimizer ag_optimizer;
 /* params[i] and grads[i] must have the same shape, float dtype and backend,
  * one backend for all. The optimizer keeps the pointers (the caller owns the
  * tensors and refills the gradients) and allocates its state once, on the
- * params' backend. Every parameter starts with weight decay on. */
+ * params' backend. Every parameter starts with weight decay on. AdamW keeps
+ * an f32 master copy of a 16-bit (bf16, f16) parameter and f32 moments: the
+ * update runs on the master, the parameter gets it rounded (mixed precision:
+ * 16-bit compute, f32 weights). */
 ag_status ag_optimizer_new(const ag_optim_opts *o, int n, ag_tensor *const *params,
                            ag_tensor *const *grads, ag_optimizer **out);
 /* An optimizer over a model's parameter set, each paired with its gradient
@@ -64,6 +67,28 @@ ag_status ag_optimizer_step(ag_optimizer *o, float lr, int *stepped);
 float ag_optimizer_last_grad_norm(const ag_optimizer *o);
 /* Updates applied so far. */
 int64_t ag_optimizer_steps(const ag_optimizer *o);
+/* Resuming: the count of updates already applied (AdamW's bias correction
+ * and SGD's first momentum step follow it). */
+void ag_optimizer_set_steps(ag_optimizer *o, int64_t steps);
+
+/* The state of parameter i, which a checkpoint saves: AG_OPTIM_STATE_M (AdamW's
+ * first moment, SGD's momentum buffer), AG_OPTIM_STATE_V (AdamW's second
+ * moment) or AG_OPTIM_STATE_MASTER (AdamW's f32 copy of a 16-bit parameter);
+ * NULL when the optimizer has none or i is out of range. */
+typedef enum ag_optim_state {
+  AG_OPTIM_STATE_M,
+  AG_OPTIM_STATE_V,
+  AG_OPTIM_STATE_MASTER,
+  AG_OPTIM_STATE_COUNT
+} ag_optim_state;
+ag_tensor *ag_optimizer_state(const ag_optimizer *o, int i, ag_optim_state which);
+
+/* Called with the f32 [1] sum of squares of this update's gradients before it
+ * is used to clip or logged: an optimizer that holds one shard of the
+ * parameters (ZeRO) adds the other ranks' sums here, so norm and clipping are
+ * global. NULL removes it. */
+typedef ag_status (*ag_optim_norm_hook)(void *user, ag_tensor *sq);
+void ag_optimizer_set_norm_hook(ag_optimizer *o, ag_optim_norm_hook fn, void *user);
 
 /* Linear warm-up from 0 at step 0 to `peak` at step `warmup`, then cosine
  * decay to `floor` at step `total`, and `floor` from then on. */

@@ -14,11 +14,14 @@ struct ag_optimizer {
   ag_tensor **params, **grads;
   ag_tensor **m;     /* AdamW first moment / SGD momentum buffer */
   ag_tensor **v;     /* AdamW second moment; NULL for SGD */
+  ag_tensor **master; /* AdamW: f32 copies of 16-bit params (NULL entries for f32 ones) */
   ag_tensor **accum; /* summed micro-batch gradients; NULL when accum_steps is 1 */
   int *decay;
   ag_tensor *sq; /* f32 [1]: sum of squares of the gradients of the last update */
   int micro;     /* micro-batches summed since the last update */
   int64_t steps;
+  ag_optim_norm_hook norm_hook; /* completes o->sq over the ranks (ZeRO) */
+  void *norm_user;
 };
 
 ag_optim_opts ag_optim_defaults(ag_optim_kind kind) {
@@ -85,11 +88,23 @@ static ag_tensor *new_like(const ag_tensor *t) {
   return ag_tensor_new(ag_tensor_backend(t), t->dtype, t->ndim, t->shape);
 }
 
-/* A zeroed state tensor shaped like param i into slot[i]. */
-static ag_status new_state(ag_tensor **slot, const ag_tensor *param) {
-  *slot = new_like(param);
+/* A zeroed state tensor shaped like param i into slot[i]: f32 where the
+ * update keeps an f32 master copy, else the param's dtype. */
+static ag_status new_state(ag_tensor **slot, const ag_tensor *param, int f32) {
+  *slot = f32 ? ag_tensor_new(ag_tensor_backend(param), AG_F32, param->ndim, param->shape)
+              : new_like(param);
   if (!*slot) return AG_ERR_OOM;
   return ag_eager_fill(*slot, 0.0f);
+}
+
+/* AdamW on a 16-bit parameter updates an f32 master copy of it. */
+static int wants_master(const ag_optimizer *o, const ag_tensor *param) {
+  return o->opts.kind == AG_OPTIM_ADAMW && param->dtype != AG_F32;
+}
+
+static ag_status new_master(ag_tensor **slot, const ag_tensor *param) {
+  AG_TRY(new_state(slot, param, 1));
+  return ag_eager_cast(*slot, param);
 }
 
 static ag_status alloc_state(ag_optimizer *o) {
@@ -99,8 +114,10 @@ static ag_status alloc_state(ag_optimizer *o) {
   o->m = calloc((size_t)n, sizeof *o->m);
   o->decay = calloc((size_t)n, sizeof *o->decay);
   if (o->opts.kind == AG_OPTIM_ADAMW) o->v = calloc((size_t)n, sizeof *o->v);
+  o->master = calloc((size_t)n, sizeof *o->master);
   if (o->opts.accum_steps > 1) o->accum = calloc((size_t)n, sizeof *o->accum);
-  if (!o->params || !o->grads || !o->m || !o->decay || (o->opts.kind == AG_OPTIM_ADAMW && !o->v) ||
+  if (!o->params || !o->grads || !o->m || !o->decay || !o->master ||
+      (o->opts.kind == AG_OPTIM_ADAMW && !o->v) ||
       (o->opts.accum_steps > 1 && !o->accum))
     return ag_set_error(AG_ERR_OOM, "optimizer: out of host memory for %d params", n);
   return AG_OK;
@@ -111,9 +128,11 @@ static ag_status init_state(ag_optimizer *o, ag_tensor *const *params, ag_tensor
     o->params[i] = params[i];
     o->grads[i] = grads[i];
     o->decay[i] = 1;
-    AG_TRY(new_state(&o->m[i], params[i]));
-    if (o->v) AG_TRY(new_state(&o->v[i], params[i]));
-    if (o->accum) AG_TRY(new_state(&o->accum[i], params[i]));
+    const int master = wants_master(o, params[i]);
+    AG_TRY(new_state(&o->m[i], params[i], master));
+    if (o->v) AG_TRY(new_state(&o->v[i], params[i], master));
+    if (master) AG_TRY(new_master(&o->master[i], params[i]));
+    if (o->accum) AG_TRY(new_state(&o->accum[i], params[i], 0));
   }
   int64_t one = 1;
   o->sq = ag_tensor_new(ag_tensor_backend(params[0]), AG_F32, 1, &one);
@@ -154,6 +173,7 @@ void ag_optimizer_free(ag_optimizer *o) {
   if (!o) return;
   free_tensors(o->m, o->n);
   free_tensors(o->v, o->n);
+  free_tensors(o->master, o->n);
   free_tensors(o->accum, o->n);
   ag_tensor_free(o->sq);
   free(o->params);
@@ -200,6 +220,7 @@ static ag_status update_grads(ag_optimizer *o, ag_tensor ***out) {
 static ag_status measure_and_clip(ag_optimizer *o, ag_tensor **g) {
   AG_TRY(ag_eager_fill(o->sq, 0.0f));
   for (int i = 0; i < o->n; i++) AG_TRY(ag_eager_sq_norm_acc(o->sq, g[i]));
+  if (o->norm_hook) AG_TRY(o->norm_hook(o->norm_user, o->sq));
   if (!(o->opts.clip_norm > 0.0f)) return AG_OK;
   for (int i = 0; i < o->n; i++) AG_TRY(ag_eager_clip_scale(g[i], g[i], o->sq, o->opts.clip_norm));
   return AG_OK;
@@ -211,7 +232,10 @@ static ag_status apply_update(ag_optimizer *o, ag_tensor **g, float lr) {
     float wd = o->decay[i] ? op->weight_decay : 0.0f;
     if (op->kind == AG_OPTIM_ADAMW) {
       ag_adamw_args hp = {lr, op->beta1, op->beta2, op->eps, wd, o->steps + 1};
-      AG_TRY(ag_eager_adamw(o->params[i], o->m[i], o->v[i], g[i], &hp));
+      if (o->master[i])
+        AG_TRY(ag_eager_adamw_master(o->params[i], o->master[i], o->m[i], o->v[i], g[i], &hp));
+      else
+        AG_TRY(ag_eager_adamw(o->params[i], o->m[i], o->v[i], g[i], &hp));
     } else {
       ag_sgd_args hp = {lr, op->momentum, wd, op->dampening, op->nesterov, o->steps == 0};
       AG_TRY(ag_eager_sgd(o->params[i], o->m[i], g[i], &hp));
@@ -247,6 +271,23 @@ float ag_optimizer_last_grad_norm(const ag_optimizer *o) {
 }
 
 int64_t ag_optimizer_steps(const ag_optimizer *o) { return o->steps; }
+
+void ag_optimizer_set_steps(ag_optimizer *o, int64_t steps) { o->steps = steps; }
+
+ag_tensor *ag_optimizer_state(const ag_optimizer *o, int i, ag_optim_state which) {
+  if (i < 0 || i >= o->n) return NULL;
+  switch (which) {
+  case AG_OPTIM_STATE_M: return o->m[i];
+  case AG_OPTIM_STATE_V: return o->v ? o->v[i] : NULL;
+  case AG_OPTIM_STATE_MASTER: return o->master[i];
+  default: return NULL;
+  }
+}
+
+void ag_optimizer_set_norm_hook(ag_optimizer *o, ag_optim_norm_hook fn, void *user) {
+  o->norm_hook = fn;
+  o->norm_user = user;
+}
 
 ag_status ag_optimizer_for_params(const ag_optim_opts *o, ag_params *p, const ag_graph *g,
                                   ag_optimizer **out) {

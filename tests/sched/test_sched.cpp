@@ -422,4 +422,70 @@ TEST(SchedErrors, OnePlanAtATime) {
   ag_graph_free(g);
 }
 
+// Hooks run once per run right after the node writing their value, in the
+// order given, see that value already written, and refuse leaves.
+struct HookLog {
+  std::vector<std::string> calls;
+  const ag_tensor *watched;
+  float seen;
+};
+
+ag_status hook_a(void *user, void *) {
+  auto *log = static_cast<HookLog *>(user);
+  float v = 0;
+  log->calls.push_back("a");
+  if (ag_tensor_read(log->watched, &v, sizeof v) != AG_OK) return AG_ERR_IO;
+  log->seen = v;
+  return AG_OK;
+}
+
+ag_status hook_b(void *user, void *) {
+  static_cast<HookLog *>(user)->calls.push_back("b");
+  return AG_OK;
+}
+
+ag_status hook_fail(void *, void *) { return ag_set_error(AG_ERR_IO, "hook says no"); }
+
+TEST(SchedHooks, RunAfterTheWriterInOrderOncePerRun) {
+  ag_graph *g = ag_graph_new(test_backend());
+  const int64_t n = 1;
+  ag_tensor *x = ag_graph_input(g, "x", AG_F32, 1, &n);
+  ag_tensor *y = ag_graph_output(g, ag_scale(g, x, 3.0f));
+  ag_graph_output(g, ag_relu(g, y));
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(g, nullptr, &s), AG_OK) << ag_last_error();
+  HookLog log{{}, y, 0.0f};
+  EXPECT_NE(ag_sched_on_written(s, x, hook_a, &log), AG_OK) << "an input has no writer";
+  ASSERT_EQ(ag_sched_on_written(s, y, hook_a, &log), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_sched_on_written(s, y, hook_b, &log), AG_OK) << ag_last_error();
+  for (int run = 1; run <= 3; run++) {
+    const float v = (float)run;
+    ASSERT_EQ(ag_tensor_write(x, &v, sizeof v), AG_OK);
+    ASSERT_EQ(ag_sched_run(s), AG_OK) << ag_last_error();
+    EXPECT_EQ(log.seen, 3.0f * v) << "the hook sees the written value";
+  }
+  EXPECT_EQ(log.calls, (std::vector<std::string>{"a", "b", "a", "b", "a", "b"}));
+  EXPECT_EQ(ag_sched_get_stats(s).captured, 0) << "hooks are never captured";
+  EXPECT_NE(ag_sched_on_written(s, y, hook_b, &log), AG_OK) << "added after the first run";
+  ag_sched_free(s);
+  ag_graph_free(g);
+}
+
+TEST(SchedHooks, AFailingHookStopsTheRun) {
+  ag_graph *g = ag_graph_new(test_backend());
+  const int64_t n = 1;
+  ag_tensor *x = ag_graph_input(g, "x", AG_F32, 1, &n);
+  ag_tensor *y = ag_graph_output(g, ag_scale(g, x, 3.0f));
+  ag_sched *s = nullptr;
+  ASSERT_EQ(ag_sched_new(g, nullptr, &s), AG_OK) << ag_last_error();
+  ASSERT_EQ(ag_sched_on_written(s, y, hook_fail, nullptr), AG_OK) << ag_last_error();
+  const float v = 1.0f;
+  ASSERT_EQ(ag_tensor_write(x, &v, sizeof v), AG_OK);
+  EXPECT_EQ(ag_sched_run(s), AG_ERR_IO);
+  EXPECT_NE(std::string(ag_last_error()).find("hook says no"), std::string::npos)
+      << ag_last_error();
+  ag_sched_free(s);
+  ag_graph_free(g);
+}
+
 }  // namespace

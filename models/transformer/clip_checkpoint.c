@@ -1,0 +1,120 @@
+/* CLIP checkpoints: the config as JSON metadata beside the weights, and
+ * loading a file back into a model (see ag_clip.h). */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ag_clip.h"
+
+#define AG_CLIP_KIND "clip"
+
+/* Every integer field of the config, by JSON key. */
+typedef struct int_field {
+  const char *key;
+  size_t offset;
+} int_field;
+
+#define INT_FIELD(key, member)                                                                     \
+  { key, offsetof(ag_clip_config, member) }
+static const int_field int_fields[] = {
+    INT_FIELD("vision.height", vision.height),
+    INT_FIELD("vision.width", vision.width),
+    INT_FIELD("vision.channels", vision.channels),
+    INT_FIELD("vision.patch", vision.patch),
+    INT_FIELD("vision.dim", vision.dim),
+    INT_FIELD("vision.layers", vision.layers),
+    INT_FIELD("vision.heads", vision.heads),
+    INT_FIELD("text.vocab", text.vocab),
+    INT_FIELD("text.context", text.context),
+    INT_FIELD("text.dim", text.dim),
+    INT_FIELD("text.layers", text.layers),
+    INT_FIELD("text.heads", text.heads),
+    INT_FIELD("embed_dim", embed_dim),
+};
+enum { n_int_fields = sizeof int_fields / sizeof int_fields[0] };
+
+static int64_t *int_at(ag_clip_config *c, int i) {
+  return (int64_t *)((char *)c + int_fields[i].offset);
+}
+
+static char *config_json(const ag_clip_config *c) {
+  cJSON *j = cJSON_CreateObject();
+  if (!j) return NULL;
+  ag_clip_config copy = *c;
+  for (int i = 0; i < n_int_fields; i++)
+    cJSON_AddNumberToObject(j, int_fields[i].key, (double)*int_at(&copy, i));
+  cJSON_AddNumberToObject(j, "norm_mean", c->norm_mean);
+  cJSON_AddNumberToObject(j, "norm_std", c->norm_std);
+  char *s = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  return s;
+}
+
+ag_status ag_clip_meta(const ag_clip_config *c, const char *keys[AG_CLIP_META],
+                       const char *values[AG_CLIP_META], char **config) {
+  *config = config_json(c);
+  if (!*config) return ag_set_error(AG_ERR_OOM, "clip: out of host memory");
+  keys[0] = "aigc.model", values[0] = AG_CLIP_KIND;
+  keys[1] = "aigc.config", values[1] = *config;
+  return AG_OK;
+}
+
+/* A number field of j, or NaN when it is missing. */
+static double number(const cJSON *j, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static ag_status parse_config(const char *path, const char *text, ag_clip_config *c) {
+  cJSON *j = text ? cJSON_Parse(text) : NULL;
+  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable clip config", path);
+  memset(c, 0, sizeof *c);
+  for (int i = 0; i < n_int_fields; i++) {
+    const double v = number(j, int_fields[i].key);
+    *int_at(c, i) = v >= 1 && v <= 1e9 ? (int64_t)v : 0;
+  }
+  c->norm_mean = (float)number(j, "norm_mean");
+  c->norm_std = (float)number(j, "norm_std");
+  cJSON_Delete(j);
+  if (ag_clip_check(c) != AG_OK || c->norm_mean != c->norm_mean) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", ag_last_error());
+    return ag_set_error(AG_ERR_IO, "%s: clip config '%s' is invalid (%s)", path, text, why);
+  }
+  return AG_OK;
+}
+
+ag_status ag_clip_read_config(const char *path, const ag_safetensors *st, ag_clip_config *c) {
+  const char *kind = ag_st_metadata(st, "aigc.model");
+  if (!kind)
+    return ag_set_error(AG_ERR_INVALID,
+                        "%s is not an aigc checkpoint (no aigc.model metadata), not a clip one",
+                        path);
+  if (strcmp(kind, AG_CLIP_KIND) != 0)
+    return ag_set_error(AG_ERR_INVALID, "%s is a '%s' checkpoint, not a clip checkpoint", path,
+                        kind);
+  return parse_config(path, ag_st_metadata(st, "aigc.config"), c);
+}
+
+ag_status ag_clip_load(const char *path, ag_backend *be, ag_params **out, ag_clip_config *c) {
+  *out = NULL;
+  ag_safetensors *st = ag_st_open(path);
+  if (!st) return AG_ERR_IO;
+  ag_status s = ag_clip_read_config(path, st, c);
+  ag_params *p = s == AG_OK ? ag_params_new(be, 0) : NULL;
+  if (s == AG_OK && !p) s = ag_set_error(AG_ERR_OOM, "clip: out of host memory");
+  if (s == AG_OK) s = ag_clip_init(p, c);
+  if (s == AG_OK) s = ag_params_load(p, st);
+  ag_st_close(st);
+  if (s != AG_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", ag_last_error());
+    ag_params_free(p);
+    return strstr(msg, path) ? s : ag_set_error(s, "%s: %s", path, msg);
+  }
+  *out = p;
+  return AG_OK;
+}

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# aigc train/sample gpt from the command line:
+#   test_gpt_cli.sh path/to/aigc text-file [--mpi path/to/mpirun]
+# Bad inputs each give one clear error line and exit 1; a short training run
+# on the text lowers the loss, writes a checkpoint that samples readable
+# text (the same with and without the KV cache), and resumes. With --mpi it
+# runs under `mpirun -np 2` instead: an indivisible global batch is refused
+# by every rank alike, and a 2-rank run trains, saves and samples.
+set -u
+aigc=$1 text=$2 mode=${3:-} mpirun=${4:-mpirun}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # description, then a command that must succeed
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
+}
+# Runs aigc expecting failure: exit status 1 and exactly one error line
+# matching the pattern.
+expect_error() { # description, pattern, aigc arguments...
+  local what=$1 pattern=$2; shift 2
+  local out rc
+  out=$("$aigc" --device cpu "$@" 2>&1 >/dev/null); rc=$?
+  echo "  $out"
+  check "$what: exit 1" test $rc -eq 1
+  check "$what: one error line" test "$(grep -c '^aigc: error: ' <<<"$out")" -eq 1
+  check "$what: names the problem" grep -q -- "$pattern" <<<"$out"
+}
+
+# A safetensors file from its JSON header and a data section of n zero bytes.
+write_safetensors() { # path, header json, data bytes
+  local len=${#2}
+  printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x\\x00\\x00\\x00\\x00' $((len & 255)) \
+    $((len >> 8 & 255)) $((len >> 16 & 255)) $((len >> 24 & 255)))" >"$1"
+  printf '%s' "$2" >>"$1"
+  head -c "$3" /dev/zero >>"$1"
+}
+
+# A small model that learns enough of the text in seconds.
+small=(--seq 64 --layers 2 --width 64 --heads 4 --batch 16 --lr 0.006)
+
+if [ "$mode" = "--mpi" ]; then
+  mpi=("$mpirun" -np 2 --oversubscribe)
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+  out=$("${mpi[@]}" "$aigc" --device cpu train gpt --text "$text" "${small[@]}" --batch 3 \
+    --steps 2 --out "$tmp/odd.safetensors" 2>&1 >/dev/null); rc=$?
+  echo "$out"
+  check "indivisible batch: a failed exit" test $rc -ne 0
+  check "indivisible batch: every rank says the same one line" \
+    test "$(grep '^aigc: error: ' <<<"$out" | sort -u | wc -l)" -eq 1
+  check "indivisible batch: names the problem" grep -q "not divisible by 2 ranks" <<<"$out"
+  check "indivisible batch: nothing written" test ! -e "$tmp/odd.safetensors"
+  out=$("${mpi[@]}" "$aigc" --device cpu train gpt --text "$text" "${small[@]}" --steps 40 \
+    --zero 1 --quiet --out "$tmp/dp.safetensors" 2>&1); rc=$?
+  echo "$out"
+  check "2-rank train exits 0" test $rc -eq 0
+  check "rank 0 alone reports" test "$(grep -c '^saved:' <<<"$out")" -eq 1
+  check "2 ranks are used" grep -q "on 2 ranks (ZeRO-1)" <<<"$out"
+  out=$("$aigc" --device cpu sample gpt --checkpoint "$tmp/dp.safetensors" --prompt "The " \
+    --max-new 20 2>&1); rc=$?
+  check "its checkpoint samples" test $rc -eq 0
+  echo "$fails failed"
+  exit $((fails > 0))
+fi
+
+expect_error "missing text file" "$tmp/no-such.txt" \
+  train gpt --text "$tmp/no-such.txt" --out "$tmp/g.safetensors"
+: >"$tmp/empty.txt"
+expect_error "empty text file" "empty.txt: the text file is empty" \
+  train gpt --text "$tmp/empty.txt" --out "$tmp/g.safetensors"
+printf 'short' >"$tmp/short.txt"
+expect_error "text shorter than a window" "the text has 5 bytes" \
+  train gpt --text "$tmp/short.txt" --out "$tmp/g.safetensors"
+expect_error "unwritable destination" "does not exist" \
+  train gpt --text "$text" --out "$tmp/no/dir/g.safetensors"
+out=$("$aigc" --device cpu train gpt --text "$text" --zero 2 2>&1); rc=$?
+check "a bad --zero exits 2" test $rc -eq 2
+check "a bad --zero is named" grep -q -- "--zero '2'" <<<"$out"
+check "no checkpoint after the failures" test -z "$(ls "$tmp" | grep safetensors)"
+
+start=$(date +%s)
+out=$("$aigc" --device cpu train gpt --text "$text" "${small[@]}" --steps 150 --quiet \
+  --out "$tmp/gpt.safetensors" 2>&1); rc=$?
+echo "$out"
+echo "  (train: $(($(date +%s) - start)) s)"
+check "train exits 0" test $rc -eq 0
+check "a checkpoint is written" test -s "$tmp/gpt.safetensors"
+check "no temporary file is left" test -z "$(ls "$tmp" | grep '\.tmp')"
+read -r first last < <(sed -n 's/^loss: *\([0-9.]*\) at update 1, \([0-9.]*\) at update 150 .*/\1 \2/p' <<<"$out")
+check "loss falls from ${first:-?} to below 2.6 (${last:-?})" \
+  awk -v a="${first:-0}" -v b="${last:-9}" 'BEGIN { exit !(a > 5 && b < 2.6) }'
+
+prompt="This License"
+out=$("$aigc" --device cpu sample gpt --checkpoint "$tmp/gpt.safetensors" --prompt "$prompt" \
+  --n 3 --max-new 48 --seed 7 2>&1); rc=$?
+echo "$out"
+check "sample exits 0" test $rc -eq 0
+check "three samples" test "$(grep -c '^--- sample' <<<"$out")" -eq 3
+check "each continues the prompt" test "$(grep -c "^$prompt" <<<"$out")" -eq 3
+generated=$(sed -n '/^--- sample 1 ---$/,/^---$/p' <<<"$out" | grep -v '^---')
+# Readable: printable ASCII and line breaks only, and words of the text.
+check "the samples are printable text" \
+  test -z "$(LC_ALL=C tr -d '\n\040-\176' <<<"$generated")"
+check "the samples contain words of the text" \
+  test "$(grep -o -w -E 'the|of|to|and|or|a|is|in|License|this|that|you' <<<"$generated" | wc -l)" -ge 3
+full=$("$aigc" --device cpu sample gpt --checkpoint "$tmp/gpt.safetensors" --prompt "$prompt" \
+  --n 3 --max-new 48 --seed 7 --no-cache 2>&1)
+check "--no-cache gives the same samples" \
+  test "$(sed -n '/^--- sample 1/,/^---$/p' <<<"$out")" = "$(sed -n '/^--- sample 1/,/^---$/p' <<<"$full")"
+
+long=$(head -c 65 /dev/zero | tr '\0' 'a')
+expect_error "prompt longer than the context" "longer than the context of 64" \
+  sample gpt --checkpoint "$tmp/gpt.safetensors" --prompt "$long"
+expect_error "prompt and --max-new beyond the context" "exceed the context" \
+  sample gpt --checkpoint "$tmp/gpt.safetensors" --prompt "$prompt" --max-new 60
+expect_error "empty prompt" "prompt is empty" \
+  sample gpt --checkpoint "$tmp/gpt.safetensors" --prompt ""
+write_safetensors "$tmp/clip.safetensors" \
+  '{"__metadata__":{"aigc.model":"clip"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 8
+expect_error "a CLIP checkpoint" "a 'clip' checkpoint, not a gpt" \
+  sample gpt --checkpoint "$tmp/clip.safetensors" --prompt "$prompt"
+write_safetensors "$tmp/classifier.safetensors" \
+  '{"__metadata__":{"aigc.model":"classifier"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}' 8
+expect_error "a classifier checkpoint" "a 'classifier' checkpoint, not a gpt" \
+  sample gpt --checkpoint "$tmp/classifier.safetensors" --prompt "$prompt"
+expect_error "missing checkpoint" "no-such.safetensors" \
+  sample gpt --checkpoint "$tmp/no-such.safetensors" --prompt "$prompt"
+
+expect_error "resume with another width" "cannot resume" \
+  train gpt --text "$text" --resume "$tmp/gpt.safetensors" --width 32 --steps 200 \
+  --out "$tmp/wide.safetensors"
+expect_error "resume from a CLIP checkpoint" "a 'clip' checkpoint, not a gpt" \
+  train gpt --text "$text" --resume "$tmp/clip.safetensors" --out "$tmp/r.safetensors"
+expect_error "resume with nothing left to train" "at step 150 already" \
+  train gpt --text "$text" --resume "$tmp/gpt.safetensors" --steps 150 --out "$tmp/r.safetensors"
+check "no checkpoint from the failed resumes" \
+  test ! -e "$tmp/wide.safetensors" -a ! -e "$tmp/r.safetensors"
+
+out=$("$aigc" --device cpu train gpt --text "$text" --resume "$tmp/gpt.safetensors" \
+  --batch 16 --lr 0.006 --steps 170 --quiet --out "$tmp/more.safetensors" 2>&1); rc=$?
+echo "$out"
+check "resume exits 0" test $rc -eq 0
+check "resume takes the checkpoint's model" grep -q "2 layers, 64 wide, 4 heads, context 64" <<<"$out"
+check "resume continues at update 151" grep -q "at update 151, .* at update 170" <<<"$out"
+resumed=$(sed -n 's/^loss: *\([0-9.]*\) at update 151.*/\1/p' <<<"$out")
+check "the resumed loss ($resumed) continues the trained one (${last:-?})" \
+  awk -v a="${resumed:-9}" -v b="${last:-0}" 'BEGIN { exit !(a < b + 0.3) }'
+out=$("$aigc" --device cpu sample gpt --checkpoint "$tmp/more.safetensors" --prompt "$prompt" \
+  --max-new 20 2>&1); rc=$?
+check "the resumed checkpoint samples" test $rc -eq 0
+check "it records 170 updates" grep -q "170 updates" <<<"$out"
+
+echo "$fails failed"
+exit $((fails > 0))

@@ -1,0 +1,403 @@
+/* aigc demo: the README's first command, a short tour of every pipeline on
+ * the chosen device, written as a report a person can open (OUT/index.html,
+ * plus the images it shows):
+ *   1. the build and the device (aigc info) and a kernel smoke run;
+ *   2. CLIP: a small CLIP trained for about a minute on Fashion-MNIST, its
+ *      zero-shot accuracy, retrieval recall and confusion table, and the
+ *      test images nearest to a few captions;
+ *   3. GPT: a byte-level GPT trained for under a minute on the GPL-3 text
+ *      that Debian's base-files ships, and a few samples.
+ * Everything is printed as it goes too. The report is written to a
+ * temporary name and renamed when complete, so an interrupted demo leaves
+ * the previous report (or none), never half of one. */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "aigc_cli.h"
+#include "models/transformer/ag_clip.h"
+#include "models/transformer/ag_gpt.h"
+#include "models/transformer/ag_tokenizer.h"
+#include "runtime/backends/ag_smoke.h"
+#include "runtime/core/ag_info.h"
+#include "runtime/io/png.h"
+#include "runtime/sched/ag_sched.h"
+
+#define DEFAULT_OUT "aigc-demo"
+#define DEFAULT_TEXT "/usr/share/common-licenses/GPL-3"
+
+/* Sizes that keep each part near a minute on 2 CPU cores. */
+enum {
+  CLIP_STEPS = 300,
+  CLIP_BATCH = 128,
+  GPT_STEPS = 200,
+  GALLERY = 1000, /* test images the retrieval examples search */
+  SHOWN = 8,      /* images shown per query */
+};
+
+const char ag_cmd_demo_options[] =
+    "  --out DIR                  the report's directory (" DEFAULT_OUT ")\n"
+    "  --data fashion-mnist|DIR   Debian's Fashion-MNIST (default) or a dir of its IDX files\n"
+    "  --text FILE                the text GPT trains on (" DEFAULT_TEXT ")\n";
+
+typedef struct demo {
+  const char *out, *data, *text;
+  ag_backend *be;
+  ag_comm *comm;
+  FILE *html;
+  char html_tmp[4096];
+} demo;
+
+/* ---- the report ------------------------------------------------------------ */
+
+static void html_text(FILE *f, const char *s) {
+  for (; *s; s++) {
+    switch (*s) {
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '&': fputs("&amp;", f); break;
+    case '"': fputs("&quot;", f); break;
+    default: fputc(*s, f);
+    }
+  }
+}
+
+static void html_pre(FILE *f, const char *s) {
+  fputs("<pre>", f);
+  html_text(f, s);
+  fputs("</pre>\n", f);
+}
+
+static const char style[] =
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
+    "pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap}"
+    "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"
+    "text-align:right}img{image-rendering:pixelated;height:84px}";
+
+static int open_report(demo *d) {
+  if (mkdir(d->out, 0755) != 0 && errno != EEXIST) {
+    ag_set_error(AG_ERR_IO, "demo: cannot create %s: %s", d->out, strerror(errno));
+    return AG_EXIT_RUNTIME;
+  }
+  snprintf(d->html_tmp, sizeof d->html_tmp, "%s/index.html.tmp.%ld", d->out, (long)getpid());
+  if (!(d->html = fopen(d->html_tmp, "w"))) {
+    ag_set_error(AG_ERR_IO, "demo: cannot write %s: %s", d->html_tmp, strerror(errno));
+    return AG_EXIT_RUNTIME;
+  }
+  fprintf(d->html, "<!doctype html><meta charset=utf-8><title>aigc demo</title><style>%s</style>\n",
+          style);
+  fputs("<h1>aigc demo</h1>\n", d->html);
+  return AG_EXIT_OK;
+}
+
+static int close_report(demo *d, int rc) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/index.html", d->out);
+  const int written = fclose(d->html) == 0;
+  d->html = NULL;
+  if (rc == AG_EXIT_OK && written && rename(d->html_tmp, path) == 0) {
+    printf("\nreport: %s\n", path);
+    return AG_EXIT_OK;
+  }
+  if (rc == AG_EXIT_OK) ag_set_error(AG_ERR_IO, "demo: cannot write %s: %s", path, strerror(errno));
+  remove(d->html_tmp);
+  return rc == AG_EXIT_OK ? AG_EXIT_RUNTIME : rc;
+}
+
+/* ---- 1. the device ---------------------------------------------------------- */
+
+static int demo_device(demo *d, const char *note) {
+  char *info = NULL;
+  size_t len = 0;
+  FILE *mem = open_memstream(&info, &len);
+  if (!mem) return ag_set_error(AG_ERR_OOM, "demo: out of host memory"), AG_EXIT_RUNTIME;
+  ag_cli_print_info(mem, d->be, note);
+  fclose(mem);
+  fputs(info, stdout);
+  fputs("<h2>Build and device</h2>\n", d->html);
+  html_pre(d->html, info);
+  free(info);
+
+  const int64_t n = d->be->kind == AG_DEVICE_CUDA ? (int64_t)1 << 26 : (int64_t)1 << 22;
+  ag_smoke_row rows[AG_SMOKE_ROWS];
+  printf("\nkernel smoke run on %s (f32, %lld elements, median of 10):\n", d->be->name,
+         (long long)n);
+  if (ag_smoke_run(d->be, n, 10, rows) != AG_OK) return AG_EXIT_RUNTIME;
+  fprintf(d->html, "<h3>Kernel smoke run</h3>\n<table><tr><th>op<th>shape<th>ms<th>GB/s\n");
+  printf("  %-12s %-18s %10s %10s\n", "op", "shape", "ms", "GB/s");
+  for (int i = 0; i < AG_SMOKE_ROWS; i++) {
+    printf("  %-12s %-18s %10.3f %10.1f\n", rows[i].op, rows[i].shape, rows[i].ms, rows[i].gbps);
+    fprintf(d->html, "<tr><td>%s<td>%s<td>%.3f<td>%.1f\n", rows[i].op, rows[i].shape, rows[i].ms,
+            rows[i].gbps);
+  }
+  fputs("</table>\n", d->html);
+  return AG_EXIT_OK;
+}
+
+/* ---- 2. CLIP ------------------------------------------------------------------ */
+
+typedef struct clip_run {
+  ag_mnist train, test;
+  ag_clip_config c;
+  ag_params *p;
+  ag_clip_thresholds t;
+} clip_run;
+
+static void clip_run_free(clip_run *r) {
+  ag_params_free(r->p);
+  ag_mnist_free(&r->train);
+  ag_mnist_free(&r->test);
+}
+
+/* Normalised embeddings [n, E] of the first n test images, on the host. */
+static ag_status embed_images(clip_run *r, int64_t n, float *emb) {
+  ag_graph *g = ag_graph_new(ag_params_backend(r->p));
+  if (!g) return AG_ERR_OOM;
+  const int64_t hw = r->test.h * r->test.w, xs[4] = {n, 1, r->test.h, r->test.w};
+  ag_tensor *x = ag_graph_input(g, "images", AG_F32, 4, xs);
+  ag_tensor *e = ag_graph_output(g, ag_clip_image_embed(g, r->p, &r->c, x));
+  ag_sched *s = NULL;
+  float *pix = malloc(sizeof *pix * (size_t)(n * hw));
+  ag_status st = pix ? ag_graph_status(g) : ag_set_error(AG_ERR_OOM, "demo: out of host memory");
+  for (int64_t i = 0; st == AG_OK && i < n * hw; i++)
+    pix[i] = (r->test.images[i] / 255.0f - r->c.norm_mean) / r->c.norm_std;
+  if (st == AG_OK) st = ag_sched_new(g, NULL, &s);
+  if (st == AG_OK) st = ag_tensor_write(x, pix, sizeof *pix * (size_t)(n * hw));
+  if (st == AG_OK) st = ag_sched_run(s);
+  if (st == AG_OK) st = ag_tensor_read(e, emb, sizeof *emb * (size_t)(n * r->c.embed_dim));
+  free(pix);
+  ag_sched_free(s);
+  ag_graph_free(g);
+  return st;
+}
+
+/* The `SHOWN` gallery images most similar to query q, best first. */
+static void nearest(const float *img, const float *txt, int64_t n, int64_t dim, int best[SHOWN]) {
+  float score[SHOWN];
+  for (int k = 0; k < SHOWN; k++) best[k] = -1, score[k] = -2.0f;
+  for (int64_t i = 0; i < n; i++) {
+    float s = 0;
+    for (int64_t j = 0; j < dim; j++) s += img[i * dim + j] * txt[j];
+    int k = SHOWN;
+    while (k > 0 && s > score[k - 1]) k--;
+    if (k == SHOWN) continue;
+    memmove(score + k + 1, score + k, sizeof *score * (SHOWN - 1 - k));
+    memmove(best + k + 1, best + k, sizeof *best * (SHOWN - 1 - k));
+    score[k] = s, best[k] = (int)i;
+  }
+}
+
+/* A strip of the chosen test images, side by side. */
+static ag_status write_strip(const clip_run *r, const int idx[SHOWN], const char *path) {
+  const int h = (int)r->test.h, w = (int)r->test.w;
+  uint8_t *pix = calloc((size_t)(h * w * SHOWN), 1);
+  if (!pix) return ag_set_error(AG_ERR_OOM, "demo: out of host memory");
+  for (int k = 0; k < SHOWN; k++)
+    for (int y = 0; y < h; y++)
+      memcpy(pix + (size_t)(y * w * SHOWN + k * w), r->test.images + ((size_t)idx[k] * h + y) * w,
+             (size_t)w);
+  const ag_status st = ag_png_write(path, pix, w * SHOWN, h, 1);
+  free(pix);
+  return st;
+}
+
+static const char *const queries[] = {"a photo of a dark ankle boot", "a light sneaker",
+                                      "a large, patterned bag", "a small sandal",
+                                      "a picture of a dress"};
+enum { N_QUERIES = sizeof queries / sizeof queries[0] };
+
+static ag_status clip_gallery(demo *d, clip_run *r) {
+  const int64_t n = r->test.n < GALLERY ? r->test.n : GALLERY, dim = r->c.embed_dim;
+  float *img = malloc(sizeof *img * (size_t)(n * dim)), *txt = malloc(sizeof *txt * (size_t)(N_QUERIES * dim));
+  ag_clip_text_out tq = {0};
+  ag_status st = img && txt ? embed_images(r, n, img) : ag_set_error(AG_ERR_OOM, "demo: out of host memory");
+  if (st == AG_OK) st = ag_clip_encode_text(r->p, &r->c, queries, N_QUERIES, 0, &tq);
+  if (st == AG_OK) st = ag_tensor_read(tq.embeddings, txt, sizeof *txt * (size_t)(N_QUERIES * dim));
+  fprintf(d->html, "<h3>Retrieval: the %lld test images nearest to a caption</h3>\n", (long long)n);
+  printf("  retrieval over %lld test images:\n", (long long)n);
+  for (int q = 0; st == AG_OK && q < N_QUERIES; q++) {
+    int best[SHOWN];
+    char path[4096], file[32];
+    nearest(img, txt + q * dim, n, dim, best);
+    snprintf(file, sizeof file, "clip_query_%d.png", q);
+    snprintf(path, sizeof path, "%s/%s", d->out, file);
+    st = write_strip(r, best, path);
+    printf("    \"%s\": %s", queries[q], ag_fashion_mnist_class_name(r->test.labels[best[0]]));
+    for (int k = 1; k < SHOWN; k++) printf(", %s", ag_fashion_mnist_class_name(r->test.labels[best[k]]));
+    printf("\n");
+    fputs("<p>&ldquo;", d->html);
+    html_text(d->html, queries[q]);
+    fprintf(d->html, "&rdquo;<br><img src=\"%s\" alt=\"nearest images\">\n", file);
+  }
+  ag_clip_text_out_free(&tq);
+  free(img);
+  free(txt);
+  return st;
+}
+
+static void clip_report(demo *d, const ag_clip_train_result *tr, const ag_clip_eval_result *e) {
+  printf("  zero-shot test accuracy %.2f%%; recall@1/@5 image->text %.1f%%/%.1f%%, "
+         "text->image %.1f%%/%.1f%% (chunks of %lld)\n",
+         100 * e->zero_shot, 100 * e->i2t_r1, 100 * e->i2t_r5, 100 * e->t2i_r1, 100 * e->t2i_r5,
+         (long long)e->chunk);
+  fprintf(d->html,
+          "<p>%lld updates of %d image-caption pairs in %.0f s (final loss %.3f, logit scale "
+          "%.2f). Zero-shot test accuracy <b>%.2f%%</b> over %lld images; retrieval within "
+          "chunks of %lld test images: image&rarr;text recall@1 %.1f%%, @5 %.1f%%; "
+          "text&rarr;image recall@1 %.1f%%, @5 %.1f%%.\n",
+          (long long)tr->steps_done, CLIP_BATCH, tr->seconds, tr->last_loss, tr->logit_scale,
+          100 * e->zero_shot, (long long)e->images, (long long)e->chunk, 100 * e->i2t_r1,
+          100 * e->i2t_r5, 100 * e->t2i_r1, 100 * e->t2i_r5);
+  fputs("<h3>Zero-shot confusion (rows: true class)</h3>\n<table><tr><th>", d->html);
+  for (int k = 0; k < AG_FASHION_MNIST_CLASSES; k++)
+    fprintf(d->html, "<th>%s", ag_fashion_mnist_class_name(k));
+  for (int t = 0; t < AG_FASHION_MNIST_CLASSES; t++) {
+    fprintf(d->html, "\n<tr><th>%s", ag_fashion_mnist_class_name(t));
+    for (int k = 0; k < AG_FASHION_MNIST_CLASSES; k++)
+      fprintf(d->html, "<td>%lld", (long long)e->confusion[t][k]);
+  }
+  fputs("</table>\n", d->html);
+}
+
+static const char *dataset_dir(const char *data) {
+  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
+}
+
+static int demo_clip(demo *d) {
+  printf("\nCLIP on Fashion-MNIST (%d updates of %d pairs):\n", CLIP_STEPS, CLIP_BATCH);
+  fputs("<h2>CLIP: text and images in one space</h2>\n", d->html);
+  clip_run r = {.c = ag_clip_default_config()};
+  ag_clip_train_opts o = ag_clip_default_train_opts();
+  o.steps = CLIP_STEPS, o.batch = CLIP_BATCH, o.warmup = CLIP_STEPS / 10;
+  ag_clip_train_result tr = {0};
+  ag_clip_eval_result e = {0};
+  ag_status st = ag_mnist_load(dataset_dir(d->data), "train", &r.train);
+  if (st == AG_OK) st = ag_mnist_load(dataset_dir(d->data), "t10k", &r.test);
+  if (st == AG_OK) st = ag_clip_train(d->comm, &r.c, &o, &r.train, &r.p, &tr);
+  if (st == AG_OK) st = ag_clip_fit_thresholds(&r.train, &r.t);
+  if (st == AG_OK) st = ag_clip_evaluate(r.p, &r.c, &r.test, &r.t, o.seed, 1000, &e);
+  if (st == AG_OK) clip_report(d, &tr, &e);
+  if (st == AG_OK) st = clip_gallery(d, &r);
+  clip_run_free(&r);
+  return st == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+}
+
+/* ---- 3. GPT ------------------------------------------------------------------- */
+
+static ag_status read_text(const char *path, char **text, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return ag_set_error(AG_ERR_IO, "demo: cannot read %s: %s", path, strerror(errno));
+  size_t cap = 1 << 16, len = 0;
+  char *buf = malloc(cap);
+  for (size_t got = 1; buf && got > 0;) {
+    if (len == cap) {
+      char *grown = realloc(buf, cap *= 2);
+      if (!grown) free(buf);
+      buf = grown;
+      if (!buf) break;
+    }
+    got = fread(buf + len, 1, cap - len, f);
+    len += got;
+  }
+  const int failed = ferror(f);
+  fclose(f);
+  if (!buf || failed) {
+    free(buf);
+    return ag_set_error(AG_ERR_IO, "demo: cannot read %s", path);
+  }
+  *text = buf, *n = len;
+  return AG_OK;
+}
+
+static const char *const prompts[] = {"This License", "The GNU General Public License ",
+                                      "You may "};
+enum { N_PROMPTS = sizeof prompts / sizeof prompts[0], NEW_IDS = 160 };
+
+static ag_status gpt_samples(demo *d, ag_params *p, const ag_gpt_config *c) {
+  ag_gpt_sample_opts so = ag_gpt_default_sample_opts();
+  so.max_new = NEW_IDS, so.top_k = 20;
+  fprintf(d->html, "<h3>Samples (temperature %.1f, top-%lld)</h3>\n", so.temperature,
+          (long long)so.top_k);
+  for (int k = 0; k < N_PROMPTS; k++) {
+    int32_t prompt[64], ids[NEW_IDS];
+    const size_t len = strlen(prompts[k]);
+    char text[NEW_IDS + 64], sample[NEW_IDS + 1];
+    size_t used = 0;
+    ag_tok_encode(prompts[k], len, prompt);
+    AG_TRY(ag_gpt_sample(p, c, prompt, (int64_t)len, &so, ids));
+    AG_TRY(ag_tok_decode(ids, NEW_IDS, sample, sizeof sample, &used));
+    snprintf(text, sizeof text, "%s%s", prompts[k], sample);
+    printf("  --- sample %d ---\n%s\n", k + 1, text);
+    html_pre(d->html, text);
+  }
+  return AG_OK;
+}
+
+static int demo_gpt(demo *d) {
+  printf("\nGPT on %s (%d steps):\n", d->text, GPT_STEPS);
+  fputs("<h2>GPT: a byte-level language model</h2>\n", d->html);
+  const ag_gpt_config c = ag_gpt_default_config();
+  ag_gpt_train_opts o = ag_gpt_default_train_opts();
+  double losses[GPT_STEPS];
+  o.steps = GPT_STEPS, o.warmup = GPT_STEPS / 10, o.losses = losses;
+  char *text = NULL;
+  size_t n = 0;
+  ag_params *p = NULL;
+  const double t0 = ag_now_seconds();
+  ag_status st = read_text(d->text, &text, &n);
+  if (st == AG_OK) st = ag_gpt_train(d->comm, &c, &o, text, n, &p);
+  if (st == AG_OK) {
+    const double s = ag_now_seconds() - t0;
+    printf("  loss %.3f -> %.3f nats per byte in %.0f s\n", losses[0], losses[GPT_STEPS - 1], s);
+    fprintf(d->html,
+            "<p>%lld layers, %lld wide, context %lld, trained for %d steps of %lld windows on "
+            "<code>",
+            (long long)c.layers, (long long)c.width, (long long)c.context, GPT_STEPS,
+            (long long)o.batch);
+    html_text(d->html, d->text);
+    fprintf(d->html, "</code> (%zu bytes) in %.0f s: loss %.3f &rarr; %.3f nats per byte.\n", n,
+            s, losses[0], losses[GPT_STEPS - 1]);
+    st = gpt_samples(d, p, &c);
+  }
+  ag_params_free(p);
+  free(text);
+  return st == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+}
+
+/* ---- the command ---------------------------------------------------------------- */
+
+static int parse_demo(const ag_cli *cli, int argc, char **argv, demo *d) {
+  *d = (demo){.out = DEFAULT_OUT, .data = "fashion-mnist", .text = DEFAULT_TEXT};
+  ag_cli_args a = ag_cli_args_of(cli, argc, argv);
+  while (ag_cli_next(&a)) {
+    ag_cli_text(&a, "--out", &d->out);
+    ag_cli_text(&a, "--data", &d->data);
+    ag_cli_text(&a, "--text", &d->text);
+  }
+  return a.rc;
+}
+
+static int run_demo(demo *d, const char *note) {
+  int rc = demo_device(d, note);
+  if (rc == AG_EXIT_OK) rc = demo_clip(d);
+  if (rc == AG_EXIT_OK) rc = demo_gpt(d);
+  return rc;
+}
+
+int ag_cmd_demo(const ag_cli *cli, int argc, char **argv) {
+  demo d;
+  char note[512];
+  int rc = parse_demo(cli, argc, argv, &d);
+  if (rc == AG_EXIT_OK) rc = ag_cli_open_device(cli, &d.be, note, sizeof note);
+  if (rc != AG_EXIT_OK) return rc;
+  if (ag_comm_open(d.be, &(ag_comm_opts){.kind = AG_COMM_SINGLE}, &d.comm) != AG_OK)
+    return AG_EXIT_RUNTIME;
+  rc = open_report(&d);
+  if (rc == AG_EXIT_OK) rc = close_report(&d, run_demo(&d, note));
+  ag_comm_close(d.comm);
+  return rc;
+}
