@@ -369,7 +369,7 @@ static void print_pipelines(const ag_backend *be, const ag_bench_pipeline_peaks 
   }
   printf(
       "ratio = torch ms / aigc ms (>1: aigc faster). GPT FLOPs/token = 6N + 6LCT (llm.c), "
-      "N = parameters without the wte/wpe tables; MB = peak %s growth over the row "
+      "N = parameters without the wte/wpe tables; MB = rank 0's peak %s growth over the row "
       "(>=: a lower bound)\n",
       be->kind == AG_DEVICE_CUDA ? "allocator" : "RSS");
 }

@@ -41,6 +41,7 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import sys
 import time
@@ -213,10 +214,8 @@ def blas_info(torch):
     """The BLAS this PyTorch was built against, which its f32 CPU products
     run on ("generic" is the system's libblas, e.g. Debian's reference
     netlib BLAS, far slower than MKL or OpenBLAS)."""
-    for field in torch.__config__.show().replace(",", "\n").split("\n"):
-        if field.strip().startswith("BLAS_INFO="):
-            return field.strip().split("=", 1)[1]
-    return "unknown"
+    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
+    return found.group(1) if found else "unknown"
 
 
 def peak_rss_kb():

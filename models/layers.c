@@ -111,10 +111,11 @@ static ag_tensor *pre_norm_block(ag_graph *g, ag_params *p, const char *name, ag
                                  ag_tensor *ctx, int heads, int causal) {
   char n[96], m[96];
   if (!x) return NULL;
+  const int64_t c = x->shape[2]; /* read now: a failed add below gives NULL */
   ag_tensor *h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln1"), x);
   x = ag_add(g, x, ag_nn_attention(g, p, sub(m, sizeof m, name, "attn"), h, ctx, heads, causal));
   h = ag_nn_layernorm(g, p, sub(n, sizeof n, name, "ln2"), x);
-  return ag_add(g, x, ag_nn_mlp(g, p, sub(m, sizeof m, name, "mlp"), h, 4 * x->shape[2]));
+  return ag_add(g, x, ag_nn_mlp(g, p, sub(m, sizeof m, name, "mlp"), h, 4 * c));
 }
 
 ag_tensor *ag_nn_transformer_block(ag_graph *g, ag_params *p, const char *name, ag_tensor *x,

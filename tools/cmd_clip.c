@@ -101,14 +101,14 @@ const char ag_cmd_train_clip_options[] =
     "  --dim N                    width of both towers and of the joint space (64)\n"
     "  --layers N                 blocks of the image tower (3)\n"
     "  --text-layers N            blocks of the text tower (2)\n"
-    "  --patch N                  ViT patch size, dividing 28 (4)\n"
+    "  --patch N                  ViT patch size, dividing 28 (7)\n"
     "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT
     ")\n"
     "  --resume FILE              continue from a checkpoint of the same model\n"
     "  --zero 0|1                 ZeRO-1: shard the optimizer state over the ranks (0)\n"
     "  --no-eval                  skip the test-set evaluation after training\n"
     "  --quiet                    no progress line\n"
-    "run under `mpirun -np N` to train data-parallel over N ranks.\n";
+    "  (started by mpirun -np N)  data-parallel over N ranks\n";
 
 typedef struct train_args {
   const char *data, *out, *resume, *zero;
@@ -232,10 +232,7 @@ int ag_cmd_train_clip(const ag_cli *cli, int argc, char **argv) {
 
 const char ag_cmd_eval_clip_options[] =
     "  --data fashion-mnist|DIR   Debian's Fashion-MNIST (default) or a dir of its IDX files\n"
-    "  --checkpoint FILE          the checkpoint to evaluate (" DEFAULT_CHECKPOINT
-    ")\n"
-    "zero-shot test accuracy over the class names (prompt ensembles), image<->text recall@1/5\n"
-    "on the test images' own captions in chunks of 1000, and the confusion table.\n";
+    "  --checkpoint FILE          the checkpoint to evaluate (" DEFAULT_CHECKPOINT ")\n";
 
 int ag_cmd_eval_clip(const ag_cli *cli, int argc, char **argv) {
   const char *data = "fashion-mnist", *path = DEFAULT_CHECKPOINT;

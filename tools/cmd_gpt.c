@@ -244,16 +244,20 @@ static int parse_sample(const ag_cli *cli, int argc, char **argv, sample_args *s
   return AG_EXIT_OK;
 }
 
-static void print_samples(const sample_args *s, const int32_t *ids) {
+/* Each sample as its prompt and the text generated; an id that is no
+ * token (a checkpoint with a larger vocabulary) is an error. */
+static int print_samples(const sample_args *s, const int32_t *ids) {
   const int64_t m = s->opts.max_new;
   char *text = malloc((size_t)m + 1);
   size_t written = 0;
-  for (int64_t i = 0; text && i < s->opts.n; i++) {
-    ag_tok_decode(ids + i * m, m, text, (size_t)m + 1, &written);
-    printf("--- sample %lld ---\n%s%s\n", (long long)i + 1, s->prompt, text);
+  ag_status st = text ? AG_OK : ag_set_error(AG_ERR_OOM, "sample gpt: out of host memory");
+  for (int64_t i = 0; st == AG_OK && i < s->opts.n; i++) {
+    st = ag_tok_decode(ids + i * m, m, text, (size_t)m + 1, &written);
+    if (st == AG_OK) printf("--- sample %lld ---\n%s%s\n", (long long)i + 1, s->prompt, text);
   }
-  printf("---\n");
+  if (st == AG_OK) printf("---\n");
   free(text);
+  return st == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
 }
 
 static int generate(sample_args *s, ag_params *p, const ag_gpt_config *c) {
@@ -271,13 +275,12 @@ static int generate(sample_args *s, ag_params *p, const ag_gpt_config *c) {
   if (rc == AG_EXIT_OK && ag_gpt_sample(p, c, prompt, len, &s->opts, out) != AG_OK)
     rc = AG_EXIT_RUNTIME;
   const double seconds = ag_now_seconds() - t0;
-  if (rc == AG_EXIT_OK) {
-    print_samples(s, out);
+  if (rc == AG_EXIT_OK) rc = print_samples(s, out);
+  if (rc == AG_EXIT_OK)
     printf("generated:         %lld x %lld bytes in %.2f s (%.0f bytes/s, %s)\n",
            (long long)s->opts.n, (long long)s->opts.max_new, seconds,
            (double)(s->opts.n * s->opts.max_new) / seconds,
            s->opts.use_cache ? "KV cache" : "full re-evaluation");
-  }
   free(out);
   free(prompt);
   return rc;

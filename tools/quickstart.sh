@@ -53,7 +53,9 @@ test)
   install_packages
   install_test_python
   build build
-  ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900
+  # Training runs that prove quality (label quality) take long and are run
+  # by hand: ctest --test-dir build -L quality
+  ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900 -LE quality
   # ctest does not print why a test skipped; the gpu tests skip for this reason.
   ./build/tools/aigc info | sed -n 's/^cuda devices: *none (\(.*\))$/gpu tests skipped: \1/p'
   # The emulated kernels again with AddressSanitizer: an out-of-bounds global

@@ -96,10 +96,17 @@ static ag_status matmul_plan(ag_dnnl *d, const matmul_key *key, ag_dnnl_plan **p
 static ag_status matmul_run(ag_dnnl *d, ag_dtype dt, const ag_gemm *g, const void *a,
                             const void *b, const void *bias, void *y) {
   matmul_key key;
+  /* The key is compared as bytes: zeroed first and filled member by member,
+   * since copying *g whole would copy its padding, which is garbage. */
   memset(&key, 0, sizeof key);
   key.family = 'M';
   key.dtype = dt;
-  key.g = *g;
+  key.g.m = g->m, key.g.n = g->n, key.g.k = g->k;
+  key.g.trans_a = g->trans_a, key.g.trans_b = g->trans_b;
+  key.g.batch = g->batch;
+  key.g.stride_a = g->stride_a, key.g.stride_b = g->stride_b, key.g.stride_y = g->stride_y;
+  key.g.alpha = g->alpha, key.g.beta = g->beta;
+  key.g.epilogue = g->epilogue;
   key.has_bias = bias != NULL;
   ag_dnnl_plan *plan = ag_dnnl_find(d, &key, sizeof key);
   if (!plan) AG_TRY(matmul_plan(d, &key, &plan));

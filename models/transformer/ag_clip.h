@@ -61,14 +61,15 @@ ag_tensor *ag_clip_image_embed(ag_graph *g, ag_params *p, const ag_clip_config *
                                ag_tensor *images);
 
 /* Normalised text embeddings [N, embed_dim] of token ids [N, context] (i32,
- * rows as ag_tok_encode_padded writes them), pooled at rows eot_rows (i32 [N]: n * context
- * + the position of caption n's end-of-text token): "text.*" and the
- * projection "text_proj". *tokens (may be NULL) receives every token's
+ * rows as ag_tok_encode_padded writes them), pooled at rows eot_rows (i32
+ * [N]: n * context + the position of caption n's end-of-text token):
+ * "text.*" and the projection "text_proj". *tokens (may be NULL) receives every token's
  * feature after the final layernorm, [N, context, text.dim]. */
 ag_tensor *ag_clip_text_embed(ag_graph *g, ag_params *p, const ag_clip_config *c, ag_tensor *ids,
                               ag_tensor *eot_rows, ag_tensor **tokens);
 
-/* exp(logit_scale) * img @ txt^T: [N, M] of embeddings [N, E] and [M, E]. */
+/* exp(logit_scale) * img @ txt^T: [N, M] of embeddings [N, E] and [M, E].
+ * "logit_scale" [1] starts at AG_CLIP_LOGIT_SCALE_INIT. */
 ag_tensor *ag_clip_logits(ag_graph *g, ag_params *p, ag_tensor *img, ag_tensor *txt);
 
 /* The symmetric InfoNCE loss (f32 [1]) of a batch of matching pairs: the
@@ -95,6 +96,9 @@ ag_status ag_clip_meta(const ag_clip_config *c, const char *keys[AG_CLIP_META],
 /* The config of an opened checkpoint; a file of another model kind or a
  * config that does not parse is an error naming `path` and the problem. */
 ag_status ag_clip_read_config(const char *path, const ag_safetensors *st, ag_clip_config *c);
+/* The fields in which two configs differ, as "vision.dim 32 vs 48, ..."
+ * into buf (truncated to len); returns how many. */
+int ag_clip_config_diff(const ag_clip_config *a, const ag_clip_config *b, char *buf, size_t len);
 /* A CLIP checkpoint's weights into new parameters on `be` (training state
  * under "optim/" is skipped); *c gets its config. */
 ag_status ag_clip_load(const char *path, ag_backend *be, ag_params **p, ag_clip_config *c);
@@ -140,6 +144,10 @@ typedef struct ag_clip_train_opts {
   const char *resume; /* NULL, or a checkpoint to continue from */
   const char *out;    /* NULL, or the checkpoint to write at the end */
   int progress;       /* rank 0 shows a progress line on stderr */
+  /* NULL, or `steps` entries: losses[s] = the loss of update s (the
+   * global-batch loss, the same on every rank), written for the updates
+   * this call runs. Reading it every update waits for the device. */
+  double *losses;
 } ag_clip_train_opts;
 
 /* 1500 updates of 256 pairs, AdamW lr 2e-3 (warm-up 100), weight decay 0.1. */

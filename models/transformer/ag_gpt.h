@@ -4,11 +4,13 @@
  *                                   learned positions wpe [context, C]
  *   pre-norm causal blocks "blocks.<i>" (ag_nn_transformer_block), final
  *   layernorm "ln_f", and an untied dense head "head" [vocab, C] + bias
- * (the trunk is ag_transformer_logits). Weights are f32. Besides the graph:
- * checkpoints (model kind "gpt" and the config in the metadata), training
- * over a text file (gpt_train.c, data-parallel through runtime/dist),
- * full and incremental evaluation with a KV cache (gpt_decode.c), and
- * sampling (gpt_sample.c). */
+ * (the trunk is ag_transformer_logits). Weights and compute are f32 on
+ * every device: the shared layers create each weight in the dtype of its
+ * input, so bf16 compute over f32 master weights needs them to cast first.
+ * Besides the graph: checkpoints (model kind "gpt" and the config in the
+ * metadata), training over a text file (gpt_train.c, data-parallel through
+ * runtime/dist), full and incremental evaluation with a KV cache
+ * (gpt_decode.c), and sampling (gpt_sample.c). */
 #ifndef AG_GPT_H
 #define AG_GPT_H
 

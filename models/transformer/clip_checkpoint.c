@@ -53,6 +53,29 @@ static char *config_json(const ag_clip_config *c) {
   return s;
 }
 
+/* Appends "key x vs y" to buf, comma-separated. */
+static void append_diff(char *buf, size_t len, size_t *used, const char *key, double x, double y) {
+  if (*used >= len) return;
+  const int n = snprintf(buf + *used, len - *used, "%s%s %g vs %g", *used ? ", " : "", key, x, y);
+  if (n > 0) *used += (size_t)n;
+}
+
+int ag_clip_config_diff(const ag_clip_config *a, const ag_clip_config *b, char *buf, size_t len) {
+  ag_clip_config x = *a, y = *b;
+  size_t used = 0;
+  int n = 0;
+  if (len) buf[0] = '\0';
+  for (int i = 0; i < n_int_fields; i++)
+    if (*int_at(&x, i) != *int_at(&y, i))
+      n++, append_diff(buf, len, &used, int_fields[i].key, (double)*int_at(&x, i),
+                       (double)*int_at(&y, i));
+  if (x.norm_mean != y.norm_mean)
+    n++, append_diff(buf, len, &used, "norm_mean", x.norm_mean, y.norm_mean);
+  if (x.norm_std != y.norm_std)
+    n++, append_diff(buf, len, &used, "norm_std", x.norm_std, y.norm_std);
+  return n;
+}
+
 ag_status ag_clip_meta(const ag_clip_config *c, const char *keys[AG_CLIP_META],
                        const char *values[AG_CLIP_META], char **config) {
   *config = config_json(c);

@@ -85,33 +85,16 @@ static ag_status check_opts(const ag_clip_train_opts *o, const ag_mnist *train, 
   return AG_OK;
 }
 
-static int same_config(const ag_clip_config *a, const ag_clip_config *b) {
-  const ag_vit_config *u = &a->vision, *v = &b->vision;
-  const ag_clip_text_config *s = &a->text, *t = &b->text;
-  return u->height == v->height && u->width == v->width && u->channels == v->channels &&
-         u->patch == v->patch && u->dim == v->dim && u->layers == v->layers &&
-         u->heads == v->heads && s->vocab == t->vocab && s->context == t->context &&
-         s->dim == t->dim && s->layers == t->layers && s->heads == t->heads &&
-         a->embed_dim == b->embed_dim && a->norm_mean == b->norm_mean && a->norm_std == b->norm_std;
-}
-
 /* The weights of the checkpoint being resumed, which must hold this model. */
 static ag_status load_resumed_weights(trainer *t, const ag_safetensors *st) {
   ag_clip_config saved;
   AG_TRY(ag_clip_read_config(t->o->resume, st, &saved));
-  if (!same_config(&saved, t->c)) {
-    char *a = NULL, *b = NULL;
-    const char *ka[AG_CLIP_META], *va[AG_CLIP_META], *kb[AG_CLIP_META], *vb[AG_CLIP_META];
-    ag_status s = ag_clip_meta(&saved, ka, va, &a);
-    if (s == AG_OK) s = ag_clip_meta(t->c, kb, vb, &b);
-    if (s == AG_OK)
-      s = ag_set_error(AG_ERR_INVALID,
-                       "resume: %s holds a clip model of other shapes (%s), this run builds %s",
-                       t->o->resume, a, b);
-    free(a);
-    free(b);
-    return s;
-  }
+  char diff[512];
+  if (ag_clip_config_diff(&saved, t->c, diff, sizeof diff))
+    return ag_set_error(
+        AG_ERR_INVALID,
+        "resume: %s holds a clip model of other shapes (checkpoint vs this run: %s)", t->o->resume,
+        diff);
   ag_status s = ag_params_load(t->p, st);
   if (s != AG_OK) {
     char msg[1024];
@@ -206,7 +189,8 @@ static ag_status train_loop(trainer *t, ag_clip_train_result *res) {
   const int64_t end = o->until > 0 && o->until < o->steps ? o->until : o->steps;
   for (int64_t step = res->resumed_at; step < end && st == AG_OK; step++) {
     const float lr = ag_lr_warmup_cosine(step, o->warmup, o->steps, o->lr, 0.0f);
-    st = train_step(t, lr, step % 10 == 0 || step == end - 1, &loss);
+    st = train_step(t, lr, o->losses || step % 10 == 0 || step == end - 1, &loss);
+    if (st == AG_OK && o->losses) o->losses[step] = loss;
     if (st == AG_OK && show) ag_progress_update(&prog, step + 1, o->batch, loss);
   }
   if (show) ag_progress_end(&prog);

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # aigc train/eval clip from the command line:
-#   test_clip_cli.sh path/to/aigc fashion-mnist-dir [--full]
+#   test_clip_cli.sh path/to/aigc fashion-mnist-dir [--mpi|--full]
 # Bad inputs each give one clear error line and exit 1. Then a short
 # training run (about a minute on 2 cores) that must beat a low zero-shot bar,
 # its evaluation from the checkpoint agreeing with what training printed, and
-# a resumed run. With --full the default run (the 10-minute budget on 2
-# cores) must reach the zero-shot target stated below.
+# a resumed run. With --mpi, two ranks under mpirun against one. With --full
+# the default run (the 10-minute budget on 2 cores) must reach the zero-shot
+# target stated below.
 set -u
 aigc=$1 data=$2 full=${3:-}
 tmp=$(mktemp -d)
@@ -28,6 +29,38 @@ expect_error() { # description, pattern, aigc arguments...
 }
 zero_shot() { sed -n 's/^zero-shot accuracy: *\([0-9.]*\)%.*/\1/p' <<<"$1"; }
 
+# Data parallel: two ranks see every rank's negatives (the loss is built on
+# the all-gathered embeddings), so they follow the single-process run to
+# rounding; a global batch the ranks cannot share is refused.
+if [ "$full" = "--mpi" ]; then
+  export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+  mpi=(mpirun -np 2 --oversubscribe)
+  dp=(--data "$data" --dim 32 --layers 1 --text-layers 1 --patch 7 --batch 64 --steps 40 --no-eval)
+  one=$("$aigc" --device cpu train clip "${dp[@]}" --out "$tmp/one.safetensors" 2>&1)
+  check "1 rank exits 0" test $? -eq 0
+  for zero in 0 1; do
+    two=$("${mpi[@]}" "$aigc" --device cpu train clip "${dp[@]}" --zero $zero \
+      --out "$tmp/two$zero.safetensors" 2>&1)
+    rc=$?
+    echo "$two" | grep -v '^train clip'
+    check "2 ranks (zero $zero) exit 0" test $rc -eq 0
+    check "2 ranks (zero $zero) report 2 ranks" grep -q "on 2 ranks" <<<"$two"
+    l1=$(sed -n 's/.*last loss \([0-9.]*\),.*/\1/p' <<<"$one")
+    l2=$(sed -n 's/.*last loss \([0-9.]*\),.*/\1/p' <<<"$two")
+    check "2 ranks (zero $zero) follow 1 rank: loss $l2 vs $l1" \
+      awk -v a="${l1:-0}" -v b="${l2:-9}" 'BEGIN { d = a - b; exit !(a > 0 && d * d < 1e-4) }'
+  done
+  out=$("${mpi[@]}" "$aigc" --device cpu train clip "${dp[@]}" --batch 63 \
+    --out "$tmp/bad.safetensors" 2>&1)
+  rc=$?
+  check "indivisible global batch fails" test $rc -ne 0
+  check "indivisible global batch is named" \
+    grep -q "global batch 63 is not divisible by the 2 ranks" <<<"$out"
+  echo "$fails failed"
+  exit $((fails > 0))
+fi
+
+
 expect_error "missing dataset" "$tmp/nowhere/train-images-idx3-ubyte" \
   train clip --data "$tmp/nowhere" --out "$tmp/c.safetensors" --quiet
 expect_error "unwritable destination" "does not exist" \
@@ -43,8 +76,8 @@ out=$("$aigc" --device cpu train clip --zero 2 2>&1); rc=$?
 check "--zero 2 exits 2" test $rc -eq 2
 check "--zero 2 is named" grep -q -- "--zero '2'" <<<"$out"
 
-# A classifier checkpoint given to eval clip (a tiny one: one epoch on the
-# test split's files is not possible, so the header is written directly).
+# Checkpoints of other models given to eval clip: safetensors files written
+# directly, their kind in the metadata.
 write_safetensors() { # path, header json, data bytes
   local len=${#2}
   printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x\\x00\\x00\\x00\\x00' $((len & 255)) \

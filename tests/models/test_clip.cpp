@@ -273,6 +273,36 @@ TEST(ClipLoss, LogitScaleIsClamped) {
   ag_params_free(p);
 }
 
+// ---- the image tower ---------------------------------------------------------
+
+TEST(Vit, ClassTokenFeatureAndPatchGrid) {
+  const ag_vit_config c = {28, 28, 1, 7, 16, 1, 2};
+  EXPECT_EQ(ag_vit_tokens(&c), 17);
+  ag_params *p = ag_params_new(ag_backend_cpu(), 2);
+  ag_graph *g = ag_graph_new(ag_backend_cpu());
+  const int64_t xs[4] = {3, 1, 28, 28};
+  ag_tensor *y = ag_vit_forward(g, p, "v", &c, ag_graph_input(g, "x", AG_F32, 4, xs));
+  ASSERT_NE(y, nullptr) << ag_graph_error(g);
+  EXPECT_EQ(y->ndim, 2);
+  EXPECT_EQ(y->shape[0], 3);
+  EXPECT_EQ(y->shape[1], 16);
+  const ag_tensor *pos = ag_params_find(p, "v.pos"), *w = ag_params_find(p, "v.patch.weight");
+  ASSERT_NE(pos, nullptr);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(pos->shape[1], 17);
+  EXPECT_EQ(w->shape[2], 7);
+  EXPECT_NE(ag_params_find(p, "v.cls"), nullptr);
+  EXPECT_NE(ag_params_find(p, "v.ln_post.weight"), nullptr);
+  ag_graph_free(g);
+  g = ag_graph_new(ag_backend_cpu());
+  const ag_vit_config bad = {28, 28, 1, 5, 16, 1, 2};
+  EXPECT_EQ(ag_vit_forward(g, p, "w", &bad, ag_graph_input(g, "x", AG_F32, 4, xs)), nullptr);
+  EXPECT_NE(std::string(ag_graph_error(g)).find("patch 5 does not divide"), std::string::npos)
+      << ag_graph_error(g);
+  ag_graph_free(g);
+  ag_params_free(p);
+}
+
 // ---- training, text embeddings, checkpoints --------------------------------
 
 ag_clip_config tiny_config() {
@@ -449,6 +479,8 @@ TEST(ClipCheckpoint, ResumeContinuesTheSameRun) {
   TrainRun bad = train(wider, rest, d.raw);
   EXPECT_EQ(bad.st, AG_ERR_INVALID);
   EXPECT_NE(std::string(ag_last_error()).find("other shapes"), std::string::npos)
+      << ag_last_error();
+  EXPECT_NE(std::string(ag_last_error()).find("vision.dim 32 vs 48"), std::string::npos)
       << ag_last_error();
 }
 

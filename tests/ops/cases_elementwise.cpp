@@ -81,6 +81,7 @@ void add_unary(CaseList *cases) {
       x.hi = u.hi;
       OpCase c = op_case(u.op, dims(s), {x});
       encode_args(c, ag_unary_args_encode, ag_unary_args{u.param});
+      c.fd_kinks = u.op == AG_OP_RELU || u.op == AG_OP_LEAKY_RELU;  // at 0
       limit_finite_differences(&c);
       cases->push_back(c);
     }

@@ -18,6 +18,7 @@ OpCase mm(std::string label, std::vector<int64_t> a, std::vector<int64_t> b, int
   // The op is linear in each input (but for the epilogue), so a large step
   // keeps f32 rounding out of the quotient.
   c.fd_eps = epilogue == 0 ? 0.25 : epilogue == 1 ? 1e-3 : 1e-2;
+  c.fd_kinks = epilogue == 1;  // relu: where a product crosses 0
   return c;
 }
 

@@ -11,6 +11,7 @@ OpCase reduction(ag_op op, const std::string &label, std::vector<int64_t> shape,
                  int64_t keepdim) {
   OpCase c = op_case(op, label, {in(std::move(shape))});
   encode_args(c, ag_reduce_args_encode, ag_reduce_args{(int)axis, (int)keepdim});
+  c.fd_kinks = op == AG_OP_MAX;  // where two values of a line tie
   return c;
 }
 

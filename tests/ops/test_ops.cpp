@@ -7,8 +7,14 @@
 //             says so;
 //   backward: NMSE of every input gradient, and in f32 a central
 //             finite-difference check of the backend's own gradients.
+// Each case's random inputs are seeded from its op name and label alone
+// (case_seed), so cases added or moved elsewhere never change them.
 // One executable; ctest runs it once per backend (cpu, emu, gpu labels).
+#include <algorithm>
+#include <cctype>
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <iterator>
 #include <map>
@@ -143,6 +149,34 @@ ag_backend *find_backend(const std::string &name, std::string *why) {
 
 ag_dtype dtype_of(const InputSpec &s, ag_dtype test_dt) {
   return s.dtype == kTestDtype ? test_dt : s.dtype;
+}
+
+// AG_TEST_OPS_SEED=N (N > 0) gives every case other random inputs, to check
+// that the cases pass for what they are rather than by the luck of their
+// inputs; unset or 0, the inputs are the ones CI runs. Read before main, so
+// that a bad value stops the run before any case.
+uint32_t seed_variant() {
+  const char *s = std::getenv("AG_TEST_OPS_SEED");
+  if (!s || !*s) return 0;
+  char *end = nullptr;
+  const unsigned long v = std::strtoul(s, &end, 10);
+  if (!std::isdigit((unsigned char)s[0]) || *end || v > UINT32_MAX) {
+    std::fprintf(stderr, "AG_TEST_OPS_SEED=%s: not an integer in [0, 2^32)\n", s);
+    std::exit(2);
+  }
+  return (uint32_t)v;
+}
+const uint32_t kSeedVariant = seed_variant();
+
+// The seed of one use of random values in a case (its forward inputs, its
+// backward inputs, its output gradients): FNV-1a of op name, label and use,
+// so adding, removing or reordering cases never changes another case's values.
+uint32_t case_seed(const OpCase &c, const char *use) {
+  std::string key = std::string(ag_op_get_info(c.op)->name) + "/" + c.label + "/" + use;
+  if (kSeedVariant) key += "/" + std::to_string(kSeedVariant);
+  uint32_t h = 2166136261u;
+  for (unsigned char ch : key) h = (h ^ ch) * 16777619u;
+  return h;
 }
 
 // Random values for every input; integer inputs hold whole numbers.
@@ -322,23 +356,50 @@ double loss(const Outputs &outs, const Values &gy) {
   return s;
 }
 
-// Central differences of L(x) = sum_o sum(gy_o * y_o) against the gradients.
+// Central differences of L(x) = sum_o sum(gy_o * y_o) against the gradients,
+// element by element: |numeric - analytic| <= fd_atol + fd_rtol * |analytic|.
+//
+// A case with fd_kinks is piecewise linear in each input (relu, max): where
+// no kink lies within [x - eps, x + eps] the one-sided differences
+// D+ = (L(x + eps) - L(x)) / eps and D- = (L(x) - L(x - eps)) / eps agree up
+// to rounding, and where one kink does, the central difference (D+ + D-) / 2
+// misses the gradient by exactly |D+ - D-| / 2 (the jump in slope times the
+// share of the step past the kink). So an element whose |D+ - D-| exceeds the
+// tolerance is not compared but counted; elements not skipped are off by at
+// most half the tolerance from a kink. Only two kinks within one step, on
+// opposite sides and with jumps that cancel in D+ - D-, escape this: with a
+// kink in about one step in two thousand (measured over 40 input seeds), two
+// come about once in four million elements, before they need to cancel. More
+// than a quarter of an input's elements skipped (more than one, for inputs of
+// under 8) fails the check, which would otherwise say little.
 void check_finite_differences(ag_backend *be, const OpCase &c, Values vals, const Values &gy,
                               const Values &grads) {
   const float eps = (float)c.fd_eps;
+  const double l0 = c.fd_kinks ? loss(forward(be, c, AG_F32, vals), gy) : 0.0;
   for (size_t i = 0; i < vals.size(); i++) {
     if (grads[i].empty()) continue;
+    size_t skipped = 0;
     for (size_t j = 0; j < vals[i].size(); j++) {
-      float x0 = vals[i][j];
+      const float x0 = vals[i][j];
       vals[i][j] = x0 + eps;
-      double lp = loss(forward(be, c, AG_F32, vals), gy);
+      const double lp = loss(forward(be, c, AG_F32, vals), gy);
       vals[i][j] = x0 - eps;
-      double lm = loss(forward(be, c, AG_F32, vals), gy);
+      const double lm = loss(forward(be, c, AG_F32, vals), gy);
       vals[i][j] = x0;
-      double numeric = (lp - lm) / (2.0 * eps), analytic = grads[i][j];
-      ASSERT_NEAR(numeric, analytic, c.fd_atol + c.fd_rtol * std::fabs(analytic))
-          << "input " << i << " element " << j;
+      const double analytic = grads[i][j], tol = c.fd_atol + c.fd_rtol * std::fabs(analytic);
+      if (c.fd_kinks && std::fabs((lp - l0) - (l0 - lm)) / eps > tol) {
+        skipped++;
+        continue;
+      }
+      ASSERT_NEAR((lp - lm) / (2.0 * eps), analytic, tol) << "input " << i << " element " << j;
     }
+    if (skipped) {
+      std::printf("finite differences: input %zu: %zu of %zu elements skipped, a kink within "
+                  "the step\n", i, skipped, vals[i].size());
+      ::testing::Test::RecordProperty("fd_skipped_input_" + std::to_string(i), (int)skipped);
+    }
+    EXPECT_LE(skipped, std::max<size_t>(1, vals[i].size() / 4))
+        << "input " << i << ": too many steps cross a kink for the check to mean much";
   }
 }
 
@@ -431,15 +492,6 @@ void expect_gradients_match_cpu(const OpCase &c, ag_dtype dt, const Values &want
 
 using Param = std::tuple<size_t, ag_dtype, std::string>;  // case index, dtype, backend
 
-// A case's random inputs come from its op and label alone (FNV-1a), so
-// adding or reordering cases elsewhere never changes them.
-uint32_t case_seed(const OpCase &c, uint32_t salt) {
-  uint32_t h = 2166136261u ^ salt;
-  const std::string key = std::string(ag_op_get_info(c.op)->name) + "/" + c.label;
-  for (unsigned char ch : key) h = (h ^ ch) * 16777619u;
-  return h;
-}
-
 class OpForward : public ::testing::TestWithParam<Param> {};
 class OpBackward : public ::testing::TestWithParam<Param> {};
 
@@ -450,7 +502,7 @@ TEST_P(OpForward, MatchesReference) {
   std::string why;
   ag_backend *be = find_backend(name, &why);
   if (!be) GTEST_SKIP() << why;
-  Values vals = random_inputs(c, case_seed(c, 100));
+  Values vals = random_inputs(c, case_seed(c, "forward"));
   Outputs got = forward(be, c, dt, vals);
   if (be != ag_backend_cpu()) {
     expect_outputs_match_cpu(c, dt, forward(ag_backend_cpu(), c, dt, vals), got);
@@ -467,9 +519,9 @@ TEST_P(OpBackward, MatchesReferenceAndFiniteDifferences) {
   std::string why;
   ag_backend *be = find_backend(name, &why);
   if (!be) GTEST_SKIP() << why;
-  Values vals = random_inputs(c, case_seed(c, 200));
+  Values vals = random_inputs(c, case_seed(c, "backward"));
   Outputs outs = forward(ag_backend_cpu(), c, dt, vals);
-  Values gy = random_output_grads(c, outs, case_seed(c, 300));
+  Values gy = random_output_grads(c, outs, case_seed(c, "output_grads"));
   Values got = backward(be, c, dt, vals, gy);
   if (be != ag_backend_cpu()) {
     expect_gradients_match_cpu(c, dt, backward(ag_backend_cpu(), c, dt, vals, gy), got);

@@ -1,14 +1,15 @@
 /* dp_check: data-parallel training of a small MLP regression, for
  * test_dp.sh, which runs it under `mpirun -np 1` and `-np 2` and compares.
  *   dp_check --device cpu|emu [--comm auto|single|mpi|nccl] [--zero 0|1]
- *            [--steps N] [--save-at K --save FILE] [--resume FILE]
+ *            [--steps N] [--save FILE] [--resume FILE]
  * Rank 0 prints one line per step, "step <k> loss <global mean, %.9e>", and
  * nothing else on stdout. The global batch of step k is the same items
  * whatever the world size (rank r takes the r-th contiguous share), so every
  * world size must print the same losses. Exercised on purpose: several
  * gradient buckets (tiny bucket size), parameter counts that the world size
  * does not divide (ZeRO padding, parameters split between ranks), weight
- * decay, global-norm clipping, and checkpoints resumed on another world size. */
+ * decay, global-norm clipping, and checkpoints (written after the last step)
+ * resumed on another world size. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ enum { IN = 13, HIDDEN = 37, OUT = 5, GLOBAL_BATCH = 8, DATA = 256 };
 
 typedef struct check_opts {
   const char *device, *comm, *save, *resume;
-  int zero, steps, save_at;
+  int zero, steps;
 } check_opts;
 
 typedef struct mlp {
@@ -96,8 +97,8 @@ static ag_status train(const check_opts *o, ag_comm *c, ag_params *p) {
     double mean = loss;
     if (st == AG_OK) st = ag_dp_mean_host(dp, &mean);
     if (st == AG_OK && rank == 0) printf("step %lld loss %.9e\n", (long long)k, mean);
-    if (st == AG_OK && o->save && k + 1 == o->save_at) st = ag_dp_save(dp, o->save, NULL, NULL, 0);
   }
+  if (st == AG_OK && o->save) st = ag_dp_save(dp, o->save, NULL, NULL, 0);
   ag_dp_free(dp);
   ag_sched_free(m.s);
   ag_graph_free(m.g);
@@ -112,7 +113,6 @@ static int parse(int argc, char **argv, check_opts *o) {
     else if (!strcmp(k, "--comm")) o->comm = v;
     else if (!strcmp(k, "--zero")) o->zero = atoi(v);
     else if (!strcmp(k, "--steps")) o->steps = atoi(v);
-    else if (!strcmp(k, "--save-at")) o->save_at = atoi(v);
     else if (!strcmp(k, "--save")) o->save = v;
     else if (!strcmp(k, "--resume")) o->resume = v;
     else return fprintf(stderr, "dp_check: unknown option %s\n", k), 0;

@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
 # Data-parallel training gives the single-process losses:
-#   test_dp.sh path/to/dp_check path/to/mpiexec [emu]
-# dp_check (tests/runtime/dp_check.c) trains one small MLP for 20 steps; its
-# losses over 2 ranks, with plain DP and with ZeRO-1, must equal those of 1
-# process within 1e-5 relative, the losses must fall, and a checkpoint saved
-# at step 10 must resume on the other world size (and the other ZeRO mode)
-# with the same losses for steps 10..19. With "emu" everything runs on the
-# emulated CUDA backend through the NCCL stand-in instead of MPI on the CPU.
+#   test_dp.sh path/to/check path/to/mpiexec cpu|emu [check options...]
+# `check` trains a model for 20 steps and prints "step <k> loss <x>" on rank
+# 0: tests/runtime/dp_check.c (a small MLP) or tests/models/dist_models_check.c
+# (GPT, CLIP; the options pick the model). Its losses over 2 ranks, with
+# plain DP and with ZeRO-1, must equal those of 1 process within 1e-5
+# relative, the losses must fall, and a checkpoint written after step 10
+# must resume on the other world size (and the other ZeRO mode) with the
+# same losses for steps 10..19. With "emu" everything runs on the emulated
+# CUDA backend through the NCCL stand-in instead of MPI on the CPU.
 set -u
-check=$1 mpiexec=$2 mode=${3:-cpu}
+check=$1 mpiexec=$2 mode=$3
+shift 3
+extra=("$@")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -18,7 +22,8 @@ fails=0
 
 run() { # name, ranks, dp_check options...
   local name=$1 np=$2; shift 2
-  if ! "$mpiexec" --oversubscribe -np "$np" "$check" "${dev[@]}" "$@" >"$tmp/$name" 2>"$tmp/$name.err"; then
+  if ! "$mpiexec" --oversubscribe -np "$np" "$check" "${dev[@]}" "${extra[@]}" "$@" \
+    >"$tmp/$name" 2>"$tmp/$name.err"; then
     echo "FAILED: $name did not run:"; cat "$tmp/$name.err"; fails=$((fails + 1))
   fi
 }
@@ -56,10 +61,10 @@ else
 fi
 
 # Checkpoints: 2 ranks with ZeRO-1 -> 1 rank plain, and 1 rank -> 2 ranks with ZeRO-1.
-run save_two_zero 2 --zero 1 --steps 10 --save-at 10 --save "$tmp/zero2.safetensors"
+run save_two_zero 2 --zero 1 --steps 10 --save "$tmp/zero2.safetensors"
 run resume_one 1 --resume "$tmp/zero2.safetensors"
 same "a ZeRO-1 checkpoint of 2 ranks resumes on 1" one resume_one 10
-run save_one 1 --steps 10 --save-at 10 --save "$tmp/one.safetensors"
+run save_one 1 --steps 10 --save "$tmp/one.safetensors"
 run resume_two_zero 2 --zero 1 --resume "$tmp/one.safetensors"
 same "a 1-rank checkpoint resumes on 2 ranks with ZeRO-1" one resume_two_zero 10
 
