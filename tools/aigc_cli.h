@@ -38,8 +38,11 @@ int ag_cli_open_device(const ag_cli *cli, ag_backend **be, char *note, size_t no
 void ag_cli_print_device(FILE *f, const ag_backend *be, const char *note);
 /* aigc info's block: build, device, libraries. */
 void ag_cli_print_info(FILE *f, const ag_backend *be, const char *note);
-/* Both, as every pipeline command starts. */
+/* Both, as every pipeline command starts; under mpirun only rank 0 prints. */
 int ag_cli_use_device(const ag_cli *cli, ag_backend **be);
+/* Training takes minutes: an output whose directory does not exist is
+ * found before, not after (AG_EXIT_RUNTIME and the error naming it). */
+int ag_cli_check_writable_dir(const char *path);
 
 /* A command's words, read in order by ag_cli_next and the matchers. */
 typedef struct ag_cli_args {

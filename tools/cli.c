@@ -1,10 +1,12 @@
 /* What every aigc command uses: usage errors, the device, option words. */
 #include <errno.h>
+#include <libgen.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "aigc_cli.h"
 #include "runtime/dist/ag_comm.h"
@@ -54,8 +56,18 @@ void ag_cli_print_device(FILE *f, const ag_backend *be, const char *note) {
 int ag_cli_use_device(const ag_cli *cli, ag_backend **be) {
   char note[512];
   const int rc = ag_cli_open_device(cli, be, note, sizeof note);
-  if (rc == AG_EXIT_OK) ag_cli_print_device(stdout, *be, note);
+  if (rc == AG_EXIT_OK && ag_comm_env_read().rank == 0) ag_cli_print_device(stdout, *be, note);
   return rc;
+}
+
+int ag_cli_check_writable_dir(const char *path) {
+  char *copy = strdup(path);
+  struct stat sb;
+  const int ok = copy && stat(dirname(copy), &sb) == 0 && S_ISDIR(sb.st_mode);
+  free(copy);
+  if (ok) return AG_EXIT_OK;
+  ag_set_error(AG_ERR_IO, "%s: the directory to save into does not exist", path);
+  return AG_EXIT_RUNTIME;
 }
 
 ag_cli_args ag_cli_args_of(const ag_cli *cli, int argc, char **argv) {

@@ -1,12 +1,10 @@
 /* aigc train classifier / aigc eval classifier: the Fashion-MNIST classifier
  * (models/ag_classifier.h) trained, saved, reloaded and evaluated. */
 #define _POSIX_C_SOURCE 200809L
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "aigc_cli.h"
 #include "models/ag_classifier.h"
@@ -21,17 +19,6 @@ static const char *dataset_dir(const char *data) {
 
 static int load_split(const char *data, const char *split, ag_mnist *ds) {
   return ag_mnist_load(dataset_dir(data), split, ds) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
-}
-
-/* Training takes minutes: find an unwritable destination before, not after. */
-static int check_writable_dir(const char *path) {
-  char *copy = strdup(path);
-  struct stat sb;
-  const int ok = copy && stat(dirname(copy), &sb) == 0 && S_ISDIR(sb.st_mode);
-  free(copy);
-  if (ok) return AG_EXIT_OK;
-  ag_set_error(AG_ERR_IO, "%s: the directory to save into does not exist", path);
-  return AG_EXIT_RUNTIME;
 }
 
 static int report_accuracy(ag_params *p, const ag_classifier_config *c, const ag_mnist *test,
@@ -119,7 +106,7 @@ int ag_cmd_train_classifier(const ag_cli *cli, int argc, char **argv) {
   ag_backend *be = NULL;
   int rc = parse_train(cli, argc, argv, &t);
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
-  if (rc == AG_EXIT_OK) rc = check_writable_dir(t.out);
+  if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(t.out);
   if (rc == AG_EXIT_OK) rc = train_test_save(be, &t);
   return rc;
 }

@@ -2,12 +2,10 @@
  * captions (models/transformer/ag_clip.h), trained data-parallel when
  * started by mpirun, saved, reloaded and evaluated. */
 #define _POSIX_C_SOURCE 200809L
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "aigc_cli.h"
 #include "models/transformer/ag_clip.h"
@@ -23,24 +21,6 @@ static const char *dataset_dir(const char *data) {
 
 static int load_split(const char *data, const char *split, ag_mnist *ds) {
   return ag_mnist_load(dataset_dir(data), split, ds) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
-}
-
-static int check_writable_dir(const char *path) {
-  char *copy = strdup(path);
-  struct stat sb;
-  const int ok = copy && stat(dirname(copy), &sb) == 0 && S_ISDIR(sb.st_mode);
-  free(copy);
-  if (ok) return AG_EXIT_OK;
-  ag_set_error(AG_ERR_IO, "%s: the directory to save into does not exist", path);
-  return AG_EXIT_RUNTIME;
-}
-
-/* The device, printed by rank 0 only (every rank of mpirun opens its own). */
-static int open_device(const ag_cli *cli, int rank, ag_backend **be) {
-  char note[512];
-  const int rc = ag_cli_open_device(cli, be, note, sizeof note);
-  if (rc == AG_EXIT_OK && rank == 0) ag_cli_print_device(stdout, *be, note);
-  return rc;
 }
 
 /* Thresholds of the measured attributes: the training set's terciles. */
@@ -153,6 +133,8 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
 static ag_clip_config config_of(const train_args *t) {
   ag_clip_config c = ag_clip_default_config();
   c.vision.dim = c.text.dim = c.embed_dim = t->dim;
+  /* Heads of 32 channels, the head dim every backend's attention takes. */
+  c.vision.heads = c.text.heads = t->dim % 32 == 0 ? t->dim / 32 : 1;
   c.vision.layers = t->layers;
   c.text.layers = t->text_layers;
   c.vision.patch = t->patch;
@@ -215,8 +197,8 @@ int ag_cmd_train_clip(const ag_cli *cli, int argc, char **argv) {
   ag_params *p = NULL;
   int rc = parse_train(cli, argc, argv, &t);
   const ag_clip_config c = config_of(&t);
-  if (rc == AG_EXIT_OK) rc = open_device(cli, rank, &be);
-  if (rc == AG_EXIT_OK) rc = check_writable_dir(t.out);
+  if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
+  if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(t.out);
   if (rc == AG_EXIT_OK && ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK)
     rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK) rc = train_on(comm, &t, &c, &p);

@@ -32,9 +32,9 @@
 
 /* Sizes that keep each part near a minute on 2 CPU cores. */
 enum {
-  CLIP_STEPS = 300,
+  CLIP_STEPS = 600,
   CLIP_BATCH = 128,
-  GPT_STEPS = 200,
+  GPT_STEPS = 400,
   GALLERY = 1000, /* test images the retrieval examples search */
   SHOWN = 8,      /* images shown per query */
 };
@@ -315,21 +315,25 @@ static ag_status read_text(const char *path, char **text, size_t *n) {
 
 static const char *const prompts[] = {"This License", "The GNU General Public License ",
                                       "You may "};
-enum { N_PROMPTS = sizeof prompts / sizeof prompts[0], NEW_IDS = 160 };
+enum { N_PROMPTS = sizeof prompts / sizeof prompts[0], MAX_CONTEXT = 4096 };
 
+/* Each prompt continued to the end of the context. */
 static ag_status gpt_samples(demo *d, ag_params *p, const ag_gpt_config *c) {
   ag_gpt_sample_opts so = ag_gpt_default_sample_opts();
-  so.max_new = NEW_IDS, so.top_k = 20;
+  so.top_k = 20;
   fprintf(d->html, "<h3>Samples (temperature %.1f, top-%lld)</h3>\n", so.temperature,
           (long long)so.top_k);
+  if (c->context > MAX_CONTEXT)
+    return ag_set_error(AG_ERR_INVALID, "demo: a context of %lld", (long long)c->context);
   for (int k = 0; k < N_PROMPTS; k++) {
-    int32_t prompt[64], ids[NEW_IDS];
+    int32_t prompt[64], ids[MAX_CONTEXT];
     const size_t len = strlen(prompts[k]);
-    char text[NEW_IDS + 64], sample[NEW_IDS + 1];
+    char text[MAX_CONTEXT + 1], sample[MAX_CONTEXT + 1];
     size_t used = 0;
+    so.max_new = c->context - (int64_t)len;
     ag_tok_encode(prompts[k], len, prompt);
     AG_TRY(ag_gpt_sample(p, c, prompt, (int64_t)len, &so, ids));
-    AG_TRY(ag_tok_decode(ids, NEW_IDS, sample, sizeof sample, &used));
+    AG_TRY(ag_tok_decode(ids, so.max_new, sample, sizeof sample, &used));
     snprintf(text, sizeof text, "%s%s", prompts[k], sample);
     printf("  --- sample %d ---\n%s\n", k + 1, text);
     html_pre(d->html, text);

@@ -3,7 +3,6 @@
  * started by mpirun, and sampled from its checkpoint with a KV cache. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,17 +17,6 @@
 
 #define DEFAULT_CHECKPOINT "gpt.safetensors"
 #define DEFAULT_MAX_NEW 200
-
-/* Training takes minutes: find an unwritable destination before, not after. */
-static int check_writable_dir(const char *path) {
-  char *copy = strdup(path);
-  struct stat sb;
-  const int ok = copy && stat(dirname(copy), &sb) == 0 && S_ISDIR(sb.st_mode);
-  free(copy);
-  if (ok) return AG_EXIT_OK;
-  ag_set_error(AG_ERR_IO, "%s: the directory to save into does not exist", path);
-  return AG_EXIT_RUNTIME;
-}
 
 /* The whole file at `path` in *text (malloc'ed); an empty file is an error. */
 static int read_text(const char *path, char **text, size_t *n) {
@@ -49,14 +37,6 @@ static int read_text(const char *path, char **text, size_t *n) {
   if (bad) ag_set_error(AG_ERR_IO, "%s: cannot read the text", path);
   if (!bad && *n == 0) ag_set_error(AG_ERR_INVALID, "%s: the text file is empty", path);
   return bad || *n == 0 ? AG_EXIT_RUNTIME : AG_EXIT_OK;
-}
-
-/* The device, printed by rank 0 only (every rank of mpirun opens its own). */
-static int open_device(const ag_cli *cli, int rank, ag_backend **be) {
-  char note[512];
-  const int rc = ag_cli_open_device(cli, be, note, sizeof note);
-  if (rc == AG_EXIT_OK && rank == 0) ag_cli_print_device(stdout, *be, note);
-  return rc;
 }
 
 const char ag_cmd_train_gpt_options[] =
@@ -184,7 +164,6 @@ static int train_on(ag_comm *comm, train_args *t, const ag_gpt_config *c, const 
 
 int ag_cmd_train_gpt(const ag_cli *cli, int argc, char **argv) {
   train_args t = {.out = DEFAULT_CHECKPOINT, .zero = "0", .opts = ag_gpt_default_train_opts()};
-  const int rank = ag_comm_env_read().rank;
   ag_backend *be = NULL;
   ag_comm *comm = NULL;
   ag_gpt_config c;
@@ -193,8 +172,8 @@ int ag_cmd_train_gpt(const ag_cli *cli, int argc, char **argv) {
   int rc = parse_train(cli, argc, argv, &t);
   if (rc == AG_EXIT_OK) rc = model_config(&t, &c);
   if (rc == AG_EXIT_OK) rc = read_text(t.text, &text, &n);
-  if (rc == AG_EXIT_OK) rc = check_writable_dir(t.out);
-  if (rc == AG_EXIT_OK) rc = open_device(cli, rank, &be);
+  if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(t.out);
+  if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
   if (rc == AG_EXIT_OK && ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK)
     rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK) rc = train_on(comm, &t, &c, text, n);

@@ -42,8 +42,8 @@ typedef struct ag_clip_config {
 
 /* The settings `aigc train clip` uses: 28x28 images in 7x7 patches (16
  * tokens and the class token) through 3 blocks of width 64, a text tower of
- * 2 blocks of width 64 over AG_CLIP_CAPTION_MAX + 2 tokens, 4 heads each,
- * joint dim 64. */
+ * 2 blocks of width 64 over AG_CLIP_CAPTION_MAX + 2 tokens, 2 heads each
+ * (head dim 32, which the CUDA attention kernel takes), joint dim 64. */
 ag_clip_config ag_clip_default_config(void);
 /* AG_OK, or AG_ERR_INVALID naming the first field out of range. */
 ag_status ag_clip_check(const ag_clip_config *c);

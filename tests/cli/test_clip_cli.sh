@@ -5,8 +5,8 @@
 # training run (about a minute on 2 cores) that must beat a low zero-shot bar,
 # its evaluation from the checkpoint agreeing with what training printed, and
 # a resumed run. With --mpi, two ranks under mpirun against one. With --full
-# the default run (the 10-minute budget on 2 cores) must reach the zero-shot
-# target stated below.
+# the default run (within the 10-minute budget on 2 cores) must reach the
+# zero-shot target stated below.
 set -u
 aigc=$1 data=$2 full=${3:-}
 tmp=$(mktemp -d)
@@ -138,7 +138,9 @@ if [ "$full" = "--full" ]; then
   echo "  (train + eval: $(($(date +%s) - start)) s)"
   check "full run exits 0" test $rc -eq 0
   acc=$(zero_shot "$out")
-  check "full run: zero-shot $acc% >= 80%" awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 80.0) }'
+  # The default run reaches 87.34% (1500 updates, about 5.5 minutes on 2
+  # idle cores); the bar leaves room for other machines' rounding.
+  check "full run: zero-shot $acc% >= 85%" awk -v a="${acc:-0}" 'BEGIN { exit !(a >= 85.0) }'
 fi
 
 echo "$fails failed"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# aigc demo, the README's first command: on the CPU it writes a complete
+# report (index.html and the retrieval images it links), its CLIP beats a
+# low zero-shot bar, its GPT's loss falls, and a report directory that
+# cannot be created is one error line.
+#   test_demo.sh path/to/aigc
+set -u
+aigc=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+check() { # description, then a command that must succeed
+  local what=$1; shift
+  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
+}
+
+"$aigc" --device cpu demo --out "$tmp/report" >"$tmp/out" 2>"$tmp/err"; rc=$?
+cat "$tmp/out"
+check "demo exits 0" test $rc -eq 0
+html=$tmp/report/index.html
+check "index.html is written" test -s "$html"
+check "no temporary file is left" test -z "$(ls "$tmp/report" | grep tmp)"
+for part in "Build and device" "Kernel smoke run" "CLIP" "Zero-shot" "GPT" "Samples"; do
+  check "the report has '$part'" grep -q "$part" "$html"
+done
+for img in $(grep -o 'src="[^"]*"' "$html" | sed 's/src="\(.*\)"/\1/'); do
+  check "linked image $img exists" test -s "$tmp/report/$img"
+done
+acc=$(sed -n 's/.*zero-shot test accuracy \([0-9.]*\)%.*/\1/p' "$tmp/out")
+check "CLIP zero-shot accuracy $acc% > 50%" python3 -c "import sys; sys.exit(not float('${acc:-0}') > 50)"
+read -r first last < <(sed -n 's/.*loss \([0-9.]*\) -> \([0-9.]*\) nats per byte.*/\1 \2/p' "$tmp/out")
+check "GPT loss falls ($first -> $last)" python3 -c "import sys; sys.exit(not float('${last:-9}') < 0.6 * float('${first:-0}'))"
+
+touch "$tmp/file"
+out=$("$aigc" --device cpu demo --out "$tmp/file/report" 2>&1 >/dev/null); rc=$?
+echo "  $out"
+check "an impossible report directory: exit 1" test $rc -eq 1
+check "an impossible report directory: one line naming it" \
+  test "$(grep -c "^aigc: error: demo: cannot create $tmp/file/report" <<<"$out")" -eq 1
+echo "$fails failure(s)"
+exit $((fails > 0))
