@@ -357,10 +357,9 @@ ag_status ag_dp_step(ag_dp *dp, float lr) {
 
 /* ------------------------------------------------------------ lifetime */
 
-/* Rank 0's weights everywhere; under ZeRO-1 also the master shares. */
-static ag_status broadcast_params(ag_dp *dp) {
-  for (int i = 0; i < dp->n; i++) AG_TRY(ag_comm_broadcast(dp->comm, dp->params[i].param, 0, NULL));
-  if (!dp->opts.zero) return AG_OK;
+/* ZeRO-1: this rank's master shares from the parameters (after they were
+ * broadcast or loaded). */
+static ag_status refresh_shares(ag_dp *dp) {
   for (int k = 0; k < dp->n_buckets; k++) {
     const dp_bucket *b = &dp->buckets[k];
     AG_TRY(pack_params(dp, b));
@@ -368,6 +367,12 @@ static ag_status broadcast_params(ag_dp *dp) {
                       b->share, b->params->dtype));
   }
   return join_stream(dp);
+}
+
+/* Rank 0's weights everywhere; under ZeRO-1 also the master shares. */
+static ag_status broadcast_params(ag_dp *dp) {
+  for (int i = 0; i < dp->n; i++) AG_TRY(ag_comm_broadcast(dp->comm, dp->params[i].param, 0, NULL));
+  return dp->opts.zero ? refresh_shares(dp) : AG_OK;
 }
 
 static ag_status dp_open(ag_dp *dp, const ag_optim_opts *o, ag_params *p, const ag_graph *g,
@@ -630,17 +635,6 @@ static ag_status load_state(ag_dp *dp, const ag_safetensors *st, ag_optim_state 
                         (size_t)s->numel * esize, AG_COPY_H2D, NULL));
   }
   return AG_OK;
-}
-
-/* ZeRO-1: the master shares again from the parameters just loaded. */
-static ag_status refresh_shares(ag_dp *dp) {
-  for (int k = 0; k < dp->n_buckets; k++) {
-    const dp_bucket *b = &dp->buckets[k];
-    AG_TRY(pack_params(dp, b));
-    AG_TRY(copy_elems(dp, ag_tensor_data(b->param_share), data_at(b->params, b->share * dp->rank),
-                      b->share, b->params->dtype));
-  }
-  return join_stream(dp);
 }
 
 ag_status ag_dp_load(ag_dp *dp, const ag_safetensors *st) {
