@@ -8,32 +8,7 @@ set -u
 aigc=$1 data=$2 full=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # description, then a command that must succeed
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
-# Runs aigc expecting failure: exit status 1 and exactly one error line
-# matching the pattern.
-expect_error() { # description, pattern, aigc arguments...
-  local what=$1 pattern=$2; shift 2
-  local out rc
-  out=$("$aigc" --device cpu "$@" 2>&1 >/dev/null); rc=$?
-  echo "  $out"
-  check "$what: exit 1" test $rc -eq 1
-  check "$what: one error line" test "$(grep -c '^aigc: error: ' <<<"$out")" -eq 1
-  check "$what: names the problem" grep -q -- "$pattern" <<<"$out"
-}
-
-# A safetensors file from its JSON header and a data section of n zero bytes.
-write_safetensors() { # path, header json, data bytes
-  local len=${#2}
-  printf "$(printf '\\x%02x\\x%02x\\x%02x\\x%02x\\x00\\x00\\x00\\x00' $((len & 255)) \
-    $((len >> 8 & 255)) $((len >> 16 & 255)) $((len >> 24 & 255)))" >"$1"
-  printf '%s' "$2" >>"$1"
-  head -c "$3" /dev/zero >>"$1"
-}
-
+. "$(dirname "$0")/cli_lib.sh"
 expect_error "missing dataset" "$tmp/nowhere/train-images-idx3-ubyte" \
   train classifier --data "$tmp/nowhere" --out "$tmp/c.safetensors"
 

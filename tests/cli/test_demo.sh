@@ -8,12 +8,7 @@ set -u
 aigc=$1
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-fails=0
-check() { # description, then a command that must succeed
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
-
+. "$(dirname "$0")/cli_lib.sh"
 "$aigc" --device cpu demo --out "$tmp/report" >"$tmp/out" 2>"$tmp/err"; rc=$?
 cat "$tmp/out"
 check "demo exits 0" test $rc -eq 0

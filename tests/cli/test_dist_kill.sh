@@ -12,12 +12,7 @@ tmp=$(mktemp -d)
 trap 'kill -9 $job 2>/dev/null; rm -rf "$tmp"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMP_NUM_THREADS=1
 export AG_DIST_TIMEOUT=20
-fails=0
-check() { # description, then a command that must succeed
-  local what=$1; shift
-  if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
-}
-
+. "$(dirname "$0")/cli_lib.sh"
 "$mpiexec" --oversubscribe -np 2 "$aigc" --device cpu train gpt --text "$text" --steps 100000 \
   --layers 1 --width 32 --heads 2 --seq 32 --batch 4 --out "$tmp/gpt.safetensors" \
   >"$tmp/out" 2>"$tmp/err" &
