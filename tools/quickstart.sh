@@ -53,6 +53,11 @@ test)
   install_packages
   install_test_python
   build build
+  # One OpenMP thread per test while ctest runs $jobs at once: two tests of
+  # two spinning threads each on two cores run 3-20x slower than one after
+  # the other (a parallel region waits for its descheduled thread). The op
+  # harness's CPU run still uses two threads (tests/ops/CMakeLists.txt).
+  export OMP_NUM_THREADS=1
   # Training runs that prove quality (label quality) take long and are run
   # by hand: ctest --test-dir build -L quality
   ctest --test-dir build --output-on-failure -j "$jobs" --timeout 900 -LE quality
