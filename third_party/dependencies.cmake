@@ -32,6 +32,16 @@ add_library(ag_stb INTERFACE)
 target_include_directories(ag_stb INTERFACE ${AG_STB_INCLUDE})
 add_library(ag::stb ALIAS ag_stb)
 
+# LAPACK through LAPACKE (liblapacke-dev, liblapack-dev): the symmetric
+# eigensolver behind the matrix square root of the FID (models/eval).
+find_package(LAPACK REQUIRED)
+find_path(AG_LAPACKE_INCLUDE lapacke.h REQUIRED)
+find_library(AG_LAPACKE_LIB lapacke REQUIRED)
+add_library(ag_lapack INTERFACE)
+target_include_directories(ag_lapack INTERFACE ${AG_LAPACKE_INCLUDE})
+target_link_libraries(ag_lapack INTERFACE ${AG_LAPACKE_LIB} LAPACK::LAPACK)
+add_library(ag::lapack ALIAS ag_lapack)
+
 # MPI (libopenmpi-dev) is optional until the distributed runtime lands.
 find_package(MPI QUIET COMPONENTS C)
 

@@ -39,6 +39,16 @@ static const ag_cli_command commands[] = {
      "train the byte-level GPT on a text file and save it"},
     {"sample", "gpt", ag_cmd_sample_gpt, ag_cmd_sample_gpt_options,
      "continue a prompt with a saved GPT (KV-cache decoding)"},
+    {"train", "ddpm", ag_cmd_train_ddpm, ag_cmd_train_ddpm_options,
+     "train the class-conditional diffusion UNet on Fashion-MNIST"},
+    {"sample", "ddpm", ag_cmd_sample_ddpm, ag_cmd_sample_ddpm_options,
+     "sample images from a saved diffusion model (DDPM, DDIM, Euler, DPM++)"},
+    {"train", "gan", ag_cmd_train_gan, ag_cmd_train_gan_options,
+     "train the DCGAN generator and discriminator on Fashion-MNIST"},
+    {"sample", "gan", ag_cmd_sample_gan, ag_cmd_sample_gan_options,
+     "sample images from a saved GAN generator"},
+    {"compare", NULL, ag_cmd_compare, ag_cmd_compare_options,
+     "diffusion vs GAN: quality metrics and cost, in an HTML report"},
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 

@@ -91,4 +91,17 @@ int ag_cmd_sample_gpt(const ag_cli *cli, int argc, char **argv);
 extern const char ag_cmd_train_gpt_options[];
 extern const char ag_cmd_sample_gpt_options[];
 
+int ag_cmd_train_ddpm(const ag_cli *cli, int argc, char **argv);
+int ag_cmd_sample_ddpm(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_train_ddpm_options[];
+extern const char ag_cmd_sample_ddpm_options[];
+
+int ag_cmd_train_gan(const ag_cli *cli, int argc, char **argv);
+int ag_cmd_sample_gan(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_train_gan_options[];
+extern const char ag_cmd_sample_gan_options[];
+
+int ag_cmd_compare(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_compare_options[];
+
 #endif

@@ -37,6 +37,19 @@ install_test_python() {
     echo "quickstart: could not install safetensors/numpy; interop tests will skip"
 }
 
+# The peers that need PyTorch (diffusers' schedulers) in a virtual environment
+# over Debian's python3-torch: diffusers 0.30.3 is the newest that runs on
+# its PyTorch 1.13, huggingface_hub 0.25 the newest that diffusers imports.
+# CMake's AG_PEER_PYTHON points at it; without it those tests skip.
+make_peer_venv() {
+  local venv=build/peer-venv
+  "$venv/bin/python" -c 'import diffusers, torch' 2>/dev/null && return 0
+  echo "quickstart: setting up $venv (diffusers 0.30.3 over Debian's PyTorch)"
+  { /usr/bin/python3 -m venv --system-site-packages "$venv" &&
+    "$venv/bin/pip" install -q diffusers==0.30.3 huggingface_hub==0.25.2; } ||
+    echo "quickstart: could not set up $venv; the diffusers comparisons will skip"
+}
+
 build() { # build-dir, then extra cmake arguments
   local dir=$1; shift
   cmake -S . -B "$dir" -DCMAKE_BUILD_TYPE=RelWithDebInfo "$@" >/dev/null
@@ -52,6 +65,8 @@ demo)
 test)
   install_packages
   install_test_python
+  mkdir -p build
+  make_peer_venv
   build build
   # One OpenMP thread per test while ctest runs $jobs at once: two tests of
   # two spinning threads each on two cores run 3-20x slower than one after
