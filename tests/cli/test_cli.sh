@@ -91,7 +91,7 @@ check "aigc alone prints the usage on stderr" grep -q '^commands:' "$tmp/err"
 check "aigc alone prints nothing on stdout" test -z "$out"
 
 expect_error "unknown command" 2 "unknown command 'frobnicate'" frobnicate
-expect_error "unknown model" 2 "unknown model 'gan'" train gan
+expect_error "unknown model" 2 "unknown model 'vae'" train vae
 expect_error "missing model" 2 "a model is needed" eval
 expect_error "unknown option" 2 "train classifier: unknown option '--epoch'" \
   train classifier --epoch 3

@@ -1,7 +1,3 @@
-# models/eval's FID takes its matrix square roots from LAPACK. (Until
-# models/CMakeLists.txt links ag::lapack to ag_models itself, this does.)
-target_link_libraries(ag_models PUBLIC ag::lapack)
-
 # aigc compare's metrics: FID, KID and PRDC against SciPy/NumPy
 # (metrics_peer.py through the peer python; skipped without it), the KID
 # subset statistics, class coverage and memorisation, and the sanity anchors
