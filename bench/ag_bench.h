@@ -73,18 +73,20 @@ typedef struct ag_bench_graph {
  * `max` results. */
 ag_status ag_bench_graphs(ag_backend *be, int reps, ag_bench_graph *out, int max, int *count);
 
-/* ---- pipelines: the real models' full training steps (bench_pipelines.c) -- */
+/* ---- pipelines: the real models' full training steps (bench_pipelines.c)
+ * and sampling calls (bench_generators.c), in one table ------------------ */
 
 typedef struct ag_bench_pipeline_opts {
   const char *filter; /* rows whose name or group contains it; NULL: all */
-  int steps;          /* timed steps after the warm-up; 0: 3 on the CPU, 10 on CUDA */
+  int steps;          /* timed steps or calls after the warm-up; 0: 3 on the CPU, 10 on CUDA */
   int small;          /* the quick rows only */
-  int full;           /* the large rows on the CPU too (they run by default on CUDA) */
+  int full;           /* the large rows and shapes on the CPU too (the default on CUDA) */
   const char *python; /* interpreter of the PyTorch peer; NULL: no peer */
 } ag_bench_pipeline_opts;
 
-/* The same step in PyTorch (bench/torch_peer_pipelines.py), run by the
- * bench in the same invocation. */
+/* The same step in PyTorch (bench/torch_peer_pipelines.py, for sampling
+ * rows bench/torch_peer_generators.py), run by the bench in the same
+ * invocation. */
 typedef struct ag_bench_peer {
   int available;    /* it ran and reported a time */
   char note[160];   /* why not, when !available */
@@ -92,6 +94,7 @@ typedef struct ag_bench_peer {
   char mode[64];    /* "eager, BLAS generic, AdamW", "torch.compile, fused AdamW" */
   int threads;
   double ms, items_per_s, peak_mb;
+  int64_t params; /* the peer model's parameters; 0: not reported */
 } ag_bench_peer;
 
 typedef struct ag_bench_pipeline {
@@ -100,7 +103,8 @@ typedef struct ag_bench_pipeline {
   char shape[128];                          /* the dimensions, as text */
   char skipped[96];                         /* non-empty: not run, and why */
   int64_t batch;                            /* sequences or images per rank and step */
-  int64_t seq, layers, width, heads, vocab; /* GPT rows; 0 for CLIP */
+  int64_t seq, layers, width, heads, vocab; /* GPT rows; 0 for the others */
+  int64_t denoise_steps;                    /* sampling rows: the sampler's steps per call */
   int world;                                /* ranks */
   int64_t items;                            /* tokens or images per step over all ranks */
   int64_t params;                           /* every parameter */
@@ -122,6 +126,11 @@ typedef struct ag_bench_pipeline {
   char memory[16]; /* "rss" or "allocator" */
   ag_bench_peer torch;
   double ratio; /* torch ms / aigc ms (> 1: aigc faster); 0 without the peer */
+  /* Sampling rows: the same peer with its model under torch.compile (on
+   * CUDA; torch is then eager), or a note saying why not. Training rows:
+   * empty (their peer runs one mode, torch.mode says which). */
+  ag_bench_peer torch_compile;
+  double ratio_compile;
 } ag_bench_pipeline;
 
 /* What MFU is measured against, summed over the ranks: on CUDA the device's
@@ -135,10 +144,39 @@ typedef struct ag_bench_pipeline_peaks {
 /* Times the pipeline rows that match o on `be`, data-parallel over `comm`
  * (each rank runs the row's batch: global = world x batch); writes up to
  * `max` rows, skipped ones included with their reason. An error when no row
- * matches the filter. Collective. */
+ * matches the filter. The peaks are measured only for the training rows
+ * (zeros, source "", when none runs). Collective. */
 ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipeline_opts *o,
                              ag_bench_pipeline *rows, int max, int *count,
                              ag_bench_pipeline_peaks *peaks);
+
+/* How many sampling rows (bench_generators.c) match o->filter on `be`
+ * (their names depend on the device and --full); `names` gets every
+ * sampling row's name, comma-separated. */
+int ag_bench_generators_matching(const ag_backend *be, const ag_bench_pipeline_opts *o,
+                                 char *names, size_t len);
+/* Times them, as ag_bench_pipelines does the training rows, appending to
+ * rows[*count..max). Collective. */
+ag_status ag_bench_generators(ag_backend *be, ag_comm *comm, const ag_bench_pipeline_opts *o,
+                              ag_bench_pipeline *rows, int max, int *count);
+
+/* What both kinds of row share (bench_pipelines.c). Memory of a row: see
+ * bench_pipelines.c's header. */
+typedef struct ag_bench_memory {
+  int cpu;
+  double base_mb, mark_mb; /* in use, and the high-water mark, at the start */
+  int reset;               /* the mark was reset to `base` */
+} ag_bench_memory;
+void ag_bench_memory_start(ag_backend *be, ag_bench_memory *m);
+/* r's peak_mb, peak_exact and memory. */
+void ag_bench_memory_end(ag_backend *be, const ag_bench_memory *m, ag_bench_pipeline *r);
+/* Runs `script` (a peer in bench/) with `args` for row r, whose ms and
+ * items are set, and fills r->torch, r->torch_compile and their ratios. A
+ * peer that cannot run, or whose model has another parameter count than
+ * r->params (not the same architecture), is a note on the row, never an
+ * error. Rank 0 only. */
+void ag_bench_run_peer(ag_backend *be, const ag_bench_pipeline_opts *o, int world,
+                       const char *script, const char *args, ag_bench_pipeline *r);
 
 #ifdef __cplusplus
 }

@@ -17,15 +17,25 @@
  *
  * pipelines times the real models' full training steps (forward, backward,
  * AdamW through ag_dp; bench_pipelines.c says which rows, shapes and
- * conventions) and runs the same steps in PyTorch in the same invocation
- * (bench/torch_peer_pipelines.py with PYTHON: by default /usr/bin/python3 on
- * the CPU, python3 on CUDA; "none": no peer). --filter picks rows by name or
- * group ("transformer": all), --steps the timed steps (default 3 on the CPU,
- * 10 on CUDA), --small the quick rows only, --full the GPT-2-small row on the
- * CPU too. It writes {"device", "command": "pipelines", "world",
- * "peak_bf16_tflops", "peak_f32_tflops", "peak_source", "pipelines": [...]},
+ * conventions) and the generators' sampling calls (DDIM-50 with guidance of
+ * the diffusion UNet, the GAN generator, 256 images a call on CUDA;
+ * bench_generators.c), and runs the same steps in PyTorch in the same
+ * invocation (bench/torch_peer_pipelines.py, bench/torch_peer_generators.py
+ * with PYTHON: by default /usr/bin/python3 on the CPU, python3 on CUDA;
+ * "none": no peer). --filter picks rows by name or group ("transformer":
+ * gpt-mini, gpt2-small, clip; "diffusion": the DDIM row; "gan"; none: every
+ * row), --steps the timed steps or calls (default 3 on the CPU, 10 on CUDA),
+ * --small the quick rows only, --full the GPT-2-small row and the sampling
+ * rows' CUDA shapes on the CPU too (by default the CPU samples fewer images,
+ * and the DDIM row fewer steps, named ddim<steps>). It writes {"device",
+ * "command": "pipelines", "world", "peak_bf16_tflops", "peak_f32_tflops",
+ * "peak_source" (zeros and "" without a training row), "pipelines": [...]},
  * one object per ag_bench_pipeline (a skipped row has "skipped": why), with
- * "torch" the peer's object and "dp_efficiency" as below.
+ * "torch" the peer's object (its "params" the peer model's count, 0 if not
+ * reported), "torch_compile" the sampling peer's torch.compile run on CUDA
+ * (else "note" says why not; empty for training rows) with
+ * "ratio_compile", "denoise_steps" a sampling call's sampler steps, and
+ * "dp_efficiency" as below.
  * Data parallel: `mpirun -np W aigc-bench pipelines ...` runs every row on W
  * ranks, each with the row's batch, and reports the global throughput. The
  * scaling efficiency needs the one-rank throughput, which one invocation
@@ -253,6 +263,7 @@ static cJSON *peer_json(const ag_bench_peer *p) {
   cJSON_AddNumberToObject(j, "ms", p->ms);
   cJSON_AddNumberToObject(j, "items_per_s", p->items_per_s);
   cJSON_AddNumberToObject(j, "peak_mb", p->peak_mb);
+  cJSON_AddNumberToObject(j, "params", (double)p->params);
   return j;
 }
 
@@ -276,6 +287,7 @@ static cJSON *pipeline_json(const ag_bench_pipeline *r, double efficiency) {
            {"width", (double)r->width},
            {"heads", (double)r->heads},
            {"vocab", (double)r->vocab},
+           {"denoise_steps", (double)r->denoise_steps},
            {"world", r->world},
            {"items", (double)r->items},
            {"params", (double)r->params},
@@ -289,11 +301,13 @@ static cJSON *pipeline_json(const ag_bench_pipeline *r, double efficiency) {
            {"mfu_bf16", r->mfu_bf16},
            {"mfu_f32", r->mfu_f32},
            {"peak_mb", r->peak_mb},
-           {"ratio", r->ratio}};
+           {"ratio", r->ratio},
+           {"ratio_compile", r->ratio_compile}};
   for (size_t k = 0; k < sizeof f / sizeof f[0]; k++) cJSON_AddNumberToObject(j, f[k].key, f[k].v);
   cJSON_AddBoolToObject(j, "peak_exact", r->peak_exact);
   cJSON_AddStringToObject(j, "memory", r->memory);
   cJSON_AddItemToObject(j, "torch", peer_json(&r->torch));
+  cJSON_AddItemToObject(j, "torch_compile", peer_json(&r->torch_compile));
   if (efficiency >= 0)
     cJSON_AddNumberToObject(j, "dp_efficiency", efficiency);
   else
@@ -345,30 +359,43 @@ static void print_pipeline(const ag_bench_pipeline *r, double eff) {
          pct_text(r->mfu_f32, f32, sizeof f32), mem, tmem, e);
 }
 
+/* The peer's line of row r: how it ran, or why not. */
+static void print_peer(const ag_bench_pipeline *r, const ag_bench_peer *p, double ratio,
+                       const char *label) {
+  if (!p->available) {
+    printf("%s %-10s not available: %s\n", label, r->name, p->note);
+    return;
+  }
+  printf("%s %-10s %s, %s, %d threads, %d warm-up + median of %d steps: %.1f %s/s, %.2fx", label,
+         r->name, p->version, p->mode, p->threads, r->warmup, r->steps, p->items_per_s, r->item,
+         ratio);
+  if (p->params) printf(", %lld parameters, as aigc's model", (long long)p->params);
+  printf("\n");
+}
+
 static void print_pipelines(const ag_backend *be, const ag_bench_pipeline_peaks *pk,
                             const ag_bench_pipeline *rows, const double *eff, int n, int world) {
   printf(
-      "pipelines: full training steps (forward, backward, AdamW via ag_dp) on %s, %d rank%s, "
-      "%d threads\n",
+      "pipelines: training steps (forward, backward, AdamW via ag_dp) and sampling calls on "
+      "%s, %d rank%s, %d threads\n",
       be->name, world, world > 1 ? "s" : "", ag_cpu_threads());
   char f32[32] = "unknown";
   if (pk->f32_tflops > 0) snprintf(f32, sizeof f32, "%.2f TFLOP/s", pk->f32_tflops);
-  printf("MFU against %s: bf16 %.2f TFLOP/s, f32 %s\n", pk->source[0] ? pk->source : "no peak",
-         pk->bf16_tflops, f32);
+  if (pk->source[0])
+    printf("MFU against %s: bf16 %.2f TFLOP/s, f32 %s\n", pk->source, pk->bf16_tflops, f32);
   printf("%-10s %-40s %10s %14s %14s %7s %8s %8s %8s %9s %9s\n", "row", "shape", "ms/step", "aigc",
          "torch", "ratio", "TFLOP/s", "MFU bf16", "MFU f32", "aigc MB", "torch MB");
   for (int i = 0; i < n; i++) print_pipeline(&rows[i], eff[i]);
   for (int i = 0; i < n; i++) {
-    const ag_bench_peer *p = &rows[i].torch;
-    if (rows[i].skipped[0]) continue;
-    if (p->available)
-      printf("torch %-10s %s, %s, %d threads, %d warm-up + median of %d steps\n", rows[i].name,
-             p->version, p->mode, p->threads, rows[i].warmup, rows[i].steps);
-    else
-      printf("torch %-10s not available: %s\n", rows[i].name, p->note);
+    const ag_bench_pipeline *r = &rows[i];
+    if (r->skipped[0]) continue;
+    print_peer(r, &r->torch, r->ratio, "torch");
+    const ag_bench_peer *c = &r->torch_compile;
+    if (c->available || c->note[0]) print_peer(r, c, r->ratio_compile, "torch.compile");
   }
   printf(
-      "ratio = torch ms / aigc ms (>1: aigc faster). GPT FLOPs/token = 6N + 6LCT (llm.c), "
+      "ratio = torch ms / aigc ms (>1: aigc faster); a sampling row's step is one sampling call "
+      "(every denoising step), its ratio that of images/s. GPT FLOPs/token = 6N + 6LCT (llm.c), "
       "N = parameters without the wte/wpe tables; MB = rank 0's peak %s growth over the row "
       "(>=: a lower bound)\n",
       be->kind == AG_DEVICE_CUDA ? "allocator" : "RSS");

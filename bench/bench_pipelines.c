@@ -1,7 +1,11 @@
 /* `aigc-bench pipelines`: full training steps of the real models (forward,
  * backward and the AdamW update through ag_dp) built by their own graph
  * functions, against PyTorch running the same models in the same
- * invocation. Rows, all in the group "transformer":
+ * invocation; the same table also holds the generators' sampling rows
+ * ("ddim50", group "diffusion", and "gan", group "gan": bench_generators.c),
+ * which this file's ag_bench_pipelines runs after its own and whose memory
+ * and peer it measures with the same functions (ag_bench_memory_*,
+ * ag_bench_run_peer). Training rows, all in the group "transformer":
  *   gpt-mini    ag_gpt_logits + cross-entropy, 6 layers, 384 wide, 6 heads,
  *               sequence 256, GPT-2's vocabulary of 50257; quick everywhere
  *   gpt2-small  the same at GPT-2 small's shape: 12 layers, 768 wide, 12
@@ -104,12 +108,6 @@ static bp_optim bp_optim_of(bp_model m) {
 
 /* ---- memory ----------------------------------------------------------- */
 
-typedef struct bp_memory {
-  int cpu;
-  double base_mb, mark_mb; /* in use, and the high-water mark, at the start */
-  int reset;               /* the mark was reset to `base` */
-} bp_memory;
-
 /* VmRSS and VmHWM of this process in MiB; 0 where /proc has none. */
 static void bp_rss(double *rss_mb, double *hwm_mb) {
   *rss_mb = *hwm_mb = 0;
@@ -132,7 +130,7 @@ static int bp_reset_peak_rss(void) {
   return fclose(f) == 0 && ok;
 }
 
-static void bp_memory_start(ag_backend *be, bp_memory *m) {
+void ag_bench_memory_start(ag_backend *be, ag_bench_memory *m) {
   ag_allocator_release_cached(be->alloc);
   m->cpu = be->kind != AG_DEVICE_CUDA;
   if (m->cpu) {
@@ -147,7 +145,7 @@ static void bp_memory_start(ag_backend *be, bp_memory *m) {
   m->reset = 0;
 }
 
-static void bp_memory_end(ag_backend *be, const bp_memory *m, ag_bench_pipeline *r) {
+void ag_bench_memory_end(ag_backend *be, const ag_bench_memory *m, ag_bench_pipeline *r) {
   double now_mb, peak_mb;
   if (m->cpu) {
     bp_rss(&now_mb, &peak_mb);
@@ -340,15 +338,15 @@ static void bp_rates(const bp_env *env, ag_bench_pipeline *r) {
 /* Builds and times the row's step on every rank. */
 static ag_status bp_measure(const bp_env *env, const bp_case *bc, const ag_clip_config *clip,
                             ag_bench_pipeline *r) {
-  bp_memory mem;
+  ag_bench_memory mem;
   bp_step st = {0};
-  bp_memory_start(env->be, &mem);
+  ag_bench_memory_start(env->be, &mem);
   ag_status s = bp_build(env, bc, clip, r, &st);
   if (s == AG_OK)
     s = ag_bench_median_ms(env->be, bp_step_run, &st, r->warmup, r->steps, NULL, &r->ms, NULL);
   if (s == AG_OK) {
     bp_count(bc, st.p, r);
-    bp_memory_end(env->be, &mem, r);
+    ag_bench_memory_end(env->be, &mem, r);
   }
   bp_step_free(&st);
   if (s != AG_OK) return s;
@@ -402,66 +400,104 @@ static int bp_capture(const char *cmd, char *out, size_t cap) {
   return pclose(f);
 }
 
-/* The peer's JSON line (the last line starting with '{') into p. */
-static void bp_peer_parse(char *out, ag_bench_peer *p) {
+/* One peer result object into p: available with its time, or a note. */
+static void bp_peer_from_json(const cJSON *j, ag_bench_peer *p) {
+  const cJSON *avail = cJSON_GetObjectItemCaseSensitive(j, "available");
+  const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "why");
+  const cJSON *ms = cJSON_GetObjectItemCaseSensitive(j, "ms");
+  if (!cJSON_IsTrue(avail)) {
+    snprintf(p->note, sizeof p->note, "%s", cJSON_IsString(why) ? why->valuestring : "no reason");
+    return;
+  }
+  if (!cJSON_IsNumber(ms) || !(ms->valuedouble > 0)) {
+    snprintf(p->note, sizeof p->note, "the peer reported no step time");
+    return;
+  }
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "torch");
+  const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
+  const cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "threads");
+  const cJSON *mb = cJSON_GetObjectItemCaseSensitive(j, "peak_mb");
+  const cJSON *params = cJSON_GetObjectItemCaseSensitive(j, "params");
+  p->available = 1;
+  p->ms = ms->valuedouble;
+  snprintf(p->version, sizeof p->version, "%s", cJSON_IsString(v) ? v->valuestring : "?");
+  snprintf(p->mode, sizeof p->mode, "%s", cJSON_IsString(mode) ? mode->valuestring : "?");
+  p->threads = cJSON_IsNumber(th) ? th->valueint : 0;
+  p->peak_mb = cJSON_IsNumber(mb) ? mb->valuedouble : 0;
+  p->params = cJSON_IsNumber(params) ? (int64_t)params->valuedouble : 0;
+}
+
+/* The peer's JSON line (the last line starting with '{') into r->torch, and
+ * its "compile" object, where it has one, into r->torch_compile. */
+static void bp_peer_parse(char *out, ag_bench_pipeline *r) {
   char *line = NULL;
   for (char *s = strtok(out, "\n"); s; s = strtok(NULL, "\n"))
     if (s[0] == '{') line = s;
   cJSON *j = line ? cJSON_Parse(line) : NULL;
-  const cJSON *avail = cJSON_GetObjectItemCaseSensitive(j, "available");
-  const cJSON *why = cJSON_GetObjectItemCaseSensitive(j, "why");
-  const cJSON *ms = cJSON_GetObjectItemCaseSensitive(j, "ms");
   if (!j) {
-    snprintf(p->note, sizeof p->note, "the peer printed no JSON result");
-  } else if (!cJSON_IsTrue(avail)) {
-    snprintf(p->note, sizeof p->note, "%s", cJSON_IsString(why) ? why->valuestring : "no reason");
-  } else if (!cJSON_IsNumber(ms) || !(ms->valuedouble > 0)) {
-    snprintf(p->note, sizeof p->note, "the peer reported no step time");
-  } else {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "torch");
-    const cJSON *mode = cJSON_GetObjectItemCaseSensitive(j, "mode");
-    const cJSON *th = cJSON_GetObjectItemCaseSensitive(j, "threads");
-    const cJSON *mb = cJSON_GetObjectItemCaseSensitive(j, "peak_mb");
-    p->available = 1;
-    p->ms = ms->valuedouble;
-    snprintf(p->version, sizeof p->version, "%s", cJSON_IsString(v) ? v->valuestring : "?");
-    snprintf(p->mode, sizeof p->mode, "%s", cJSON_IsString(mode) ? mode->valuestring : "?");
-    p->threads = cJSON_IsNumber(th) ? th->valueint : 0;
-    p->peak_mb = cJSON_IsNumber(mb) ? mb->valuedouble : 0;
+    snprintf(r->torch.note, sizeof r->torch.note, "the peer printed no JSON result");
+    return;
   }
+  bp_peer_from_json(j, &r->torch);
+  const cJSON *compile = cJSON_GetObjectItemCaseSensitive(j, "compile");
+  if (cJSON_IsObject(compile)) bp_peer_from_json(compile, &r->torch_compile);
   cJSON_Delete(j);
 }
 
-/* Runs bench/torch_peer_pipelines.py for row r and fills r->torch and the
- * ratio. A peer that cannot run is a note on the row, never an error. */
-static void bp_run_peer(const bp_env *env, const bp_case *bc, const ag_clip_config *clip,
-                        ag_bench_pipeline *r) {
+/* Runs the peer and parses what it printed; notes on r->torch say why not. */
+static void bp_peer_call(ag_backend *be, const ag_bench_pipeline_opts *o, int world,
+                         const char *script, const char *args, ag_bench_pipeline *r) {
   ag_bench_peer *p = &r->torch;
-  const char *python = env->o->python;
+  const char *python = o->python;
   if (!python) return (void)snprintf(p->note, sizeof p->note, "not run (--torch none)");
-  if (env->world > 1)
+  if (world > 1)
     return (void)snprintf(p->note, sizeof p->note,
-                          "not run under %d ranks (run the one-rank command for it)", env->world);
-  if (env->be->kind == AG_DEVICE_EMU)
+                          "not run under %d ranks (run the one-rank command for it)", world);
+  if (be->kind == AG_DEVICE_EMU)
     return (void)snprintf(p->note, sizeof p->note, "no PyTorch peer for the emu backend");
   if (strchr(python, '\''))
     return (void)snprintf(p->note, sizeof p->note, "interpreter path has a quote: %s", python);
-  char args[640], cmd[1024];
+  char cmd[1024];
   static char out[1 << 16];
-  ag_allocator_release_cached(env->be->alloc); /* the device's memory is the peer's now */
-  bp_peer_args(env, bc, clip, r, args, sizeof args);
-  snprintf(cmd, sizeof cmd, "'%s' '%s/torch_peer_pipelines.py' %s", python, AG_BENCH_PEER_DIR,
-           args);
+  ag_allocator_release_cached(be->alloc); /* the device's memory is the peer's now */
+  snprintf(cmd, sizeof cmd, "'%s' '%s/%s' %s", python, AG_BENCH_PEER_DIR, script, args);
   const int status = bp_capture(cmd, out, sizeof out);
   if (status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) == 127))
     return (void)snprintf(p->note, sizeof p->note, "cannot run %s", python);
   if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
     return (void)snprintf(p->note, sizeof p->note, "the peer failed (exit status %d)",
                           WIFEXITED(status) ? WEXITSTATUS(status) : -1);
-  bp_peer_parse(out, p);
-  if (!p->available) return;
+  bp_peer_parse(out, r);
+}
+
+/* p's ratio to r (torch ms / aigc ms), with its items/s; 0, and a note,
+ * when p's model has another parameter count than r's. */
+static double bp_peer_ratio(const ag_bench_pipeline *r, ag_bench_peer *p) {
+  if (!p->available) return 0;
+  if (p->params && r->params && p->params != r->params) {
+    p->available = 0;
+    snprintf(p->note, sizeof p->note,
+             "not the same architecture: torch has %lld parameters, aigc %lld",
+             (long long)p->params, (long long)r->params);
+    return 0;
+  }
   p->items_per_s = (double)r->items / (p->ms * 1e-3);
-  r->ratio = p->ms / r->ms;
+  return p->ms / r->ms;
+}
+
+void ag_bench_run_peer(ag_backend *be, const ag_bench_pipeline_opts *o, int world,
+                       const char *script, const char *args, ag_bench_pipeline *r) {
+  bp_peer_call(be, o, world, script, args, r);
+  r->ratio = bp_peer_ratio(r, &r->torch);
+  r->ratio_compile = bp_peer_ratio(r, &r->torch_compile);
+}
+
+/* Runs bench/torch_peer_pipelines.py for training row r. */
+static void bp_run_peer(const bp_env *env, const bp_case *bc, const ag_clip_config *clip,
+                        ag_bench_pipeline *r) {
+  char args[640];
+  bp_peer_args(env, bc, clip, r, args, sizeof args);
+  ag_bench_run_peer(env->be, env->o, env->world, "torch_peer_pipelines.py", args, r);
 }
 
 /* ---- peaks and the table --------------------------------------------------- */
@@ -518,14 +554,16 @@ ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipel
                              ag_bench_pipeline_peaks *peaks) {
   const size_t n_cases = sizeof bp_cases / sizeof bp_cases[0];
   *count = 0;
+  memset(peaks, 0, sizeof *peaks);
   size_t matched = 0;
   for (size_t k = 0; k < n_cases; k++) matched += (size_t)bp_matches(&bp_cases[k], o->filter);
-  if (!matched)
+  char sampling[64];
+  if (!matched && !ag_bench_generators_matching(be, o, sampling, sizeof sampling))
     return ag_set_error(AG_ERR_INVALID,
                         "pipelines: no row matches --filter '%s' (rows gpt-mini, gpt2-small, "
-                        "clip; group %s)",
-                        o->filter, BP_GROUP);
-  AG_TRY(bp_peaks(be, comm, peaks));
+                        "clip, %s; groups %s, diffusion, gan)",
+                        o->filter, sampling, BP_GROUP);
+  if (matched) AG_TRY(bp_peaks(be, comm, peaks));
   const bp_env env = {
       be, comm, o, peaks, ag_comm_rank(comm), ag_comm_world(comm), be->kind == AG_DEVICE_CUDA};
   for (size_t k = 0; k < n_cases && *count < max; k++) {
@@ -533,5 +571,5 @@ ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipel
     AG_TRY(bp_run_case(&env, &bp_cases[k], &rows[*count]));
     (*count)++;
   }
-  return AG_OK;
+  return ag_bench_generators(be, comm, o, rows, max, count);
 }

@@ -43,6 +43,8 @@ int ag_cli_use_device(const ag_cli *cli, ag_backend **be);
 /* Training takes minutes: an output whose directory does not exist is
  * found before, not after (AG_EXIT_RUNTIME and the error naming it). */
 int ag_cli_check_writable_dir(const char *path);
+/* The directory of a --data value: "fashion-mnist" is Debian's copy. */
+const char *ag_cli_dataset_dir(const char *data);
 
 /* A command's words, read in order by ag_cli_next and the matchers. */
 typedef struct ag_cli_args {

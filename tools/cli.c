@@ -70,6 +70,10 @@ int ag_cli_check_writable_dir(const char *path) {
   return AG_EXIT_RUNTIME;
 }
 
+const char *ag_cli_dataset_dir(const char *data) {
+  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
+}
+
 ag_cli_args ag_cli_args_of(const ag_cli *cli, int argc, char **argv) {
   return (ag_cli_args){.cli = cli, .argc = argc, .argv = argv, .i = -1, .taken = 1};
 }

@@ -13,12 +13,8 @@
 #define DEFAULT_CHECKPOINT "classifier.safetensors"
 
 /* "fashion-mnist" is the Debian package's copy; anything else a directory. */
-static const char *dataset_dir(const char *data) {
-  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
-}
-
 static int load_split(const char *data, const char *split, ag_mnist *ds) {
-  return ag_mnist_load(dataset_dir(data), split, ds) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+  return ag_mnist_load(ag_cli_dataset_dir(data), split, ds) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
 }
 
 static int report_accuracy(ag_params *p, const ag_classifier_config *c, const ag_mnist *test,
@@ -74,7 +70,7 @@ static int train_test_save(ag_backend *be, const train_args *t) {
     return AG_EXIT_RUNTIME;
   }
   const ag_classifier_config c = ag_classifier_default_config();
-  printf("data:              %s (%lld train, %lld test images)\n", dataset_dir(t->data),
+  printf("data:              %s (%lld train, %lld test images)\n", ag_cli_dataset_dir(t->data),
          (long long)train.n, (long long)test.n);
   printf("training:          %d epochs, batch %lld, AdamW lr %g (warm-up %lld, cosine)\n",
          t->opts.epochs, (long long)t->opts.batch, t->opts.lr, (long long)t->opts.warmup);

@@ -15,12 +15,8 @@
 #define EVAL_CHUNK 1000
 #define EVAL_CAPTION_SEED 0 /* test captions: epoch 0 of this seed */
 
-static const char *dataset_dir(const char *data) {
-  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
-}
-
 static int load_split(const char *data, const char *split, ag_mnist *ds) {
-  return ag_mnist_load(dataset_dir(data), split, ds) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+  return ag_mnist_load(ag_cli_dataset_dir(data), split, ds) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
 }
 
 /* Thresholds of the measured attributes: the training set's terciles. */
@@ -143,7 +139,7 @@ static ag_clip_config config_of(const train_args *t) {
 
 static void print_plan(const train_args *t, const ag_clip_config *c, const ag_mnist *train,
                        int world) {
-  printf("data:              %s (%lld train images, measured captions)\n", dataset_dir(t->data),
+  printf("data:              %s (%lld train images, measured captions)\n", ag_cli_dataset_dir(t->data),
          (long long)train->n);
   printf(
       "model:             ViT %lld blocks of %lld on %lldx%lld patches, text %lld blocks of "

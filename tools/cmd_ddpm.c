@@ -18,10 +18,6 @@
 #define DEFAULT_CHECKPOINT "ddpm.safetensors"
 #define DEFAULT_GRID "ddpm_samples.png"
 
-static const char *dataset_dir(const char *data) {
-  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
-}
-
 /* ---- train ------------------------------------------------------------------ */
 
 const char ag_cmd_train_ddpm_options[] =
@@ -138,7 +134,7 @@ static void print_model(const ag_ddpm_config *c) {
 
 static void print_plan(const train_args *t, const ag_ddpm_config *c, const ag_mnist *train,
                        int world) {
-  printf("data:              %s (%lld train images of %lldx%lld)\n", dataset_dir(t->data),
+  printf("data:              %s (%lld train images of %lldx%lld)\n", ag_cli_dataset_dir(t->data),
          (long long)train->n, (long long)train->h, (long long)train->w);
   print_model(c);
   printf(
@@ -166,7 +162,7 @@ static void print_result(const train_args *t, const ag_ddpm_train_result *r, int
 
 static int train_on(ag_comm *comm, const train_args *t, const ag_ddpm_config *c) {
   ag_mnist train = {0};
-  int rc = ag_mnist_load(dataset_dir(t->data), "train", &train) == AG_OK ? AG_EXIT_OK
+  int rc = ag_mnist_load(ag_cli_dataset_dir(t->data), "train", &train) == AG_OK ? AG_EXIT_OK
                                                                           : AG_EXIT_RUNTIME;
   const int rank0 = ag_comm_rank(comm) == 0;
   if (rc == AG_EXIT_OK && rank0) print_plan(t, c, &train, ag_comm_world(comm));
@@ -275,14 +271,16 @@ static int parse_sample(const ag_cli *cli, int argc, char **argv, sample_args *s
   return AG_EXIT_OK;
 }
 
-/* The directory for --out-dir, made when missing. */
-static int make_dir(const char *dir) {
+/* The directory for --out-dir, made when missing: only once the images
+ * exist, so a run that fails leaves no directory behind (its parent is
+ * checked before sampling). */
+static ag_status make_dir(const char *dir) {
   if (mkdir(dir, 0755) == 0 || errno == EEXIST) {
     struct stat sb;
-    if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return AG_EXIT_OK;
+    if (stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode)) return AG_OK;
   }
-  ag_set_error(AG_ERR_IO, "--out-dir %s: cannot make the directory (%s)", dir, strerror(errno));
-  return AG_EXIT_RUNTIME;
+  return ag_set_error(AG_ERR_IO, "--out-dir %s: cannot make the directory (%s)", dir,
+                      strerror(errno));
 }
 
 /* The share of n images rank r of w makes: [lo, hi). */
@@ -335,6 +333,7 @@ static ag_status sample_share(ag_comm *comm, ag_ddpm *m, const sample_args *s, f
 static ag_status write_images(const sample_args *s, const ag_ddpm *m, const float *images) {
   const ag_unet_config *u = &ag_ddpm_config_of(m)->unet;
   const int64_t per = u->height * u->width;
+  if (s->out_dir) AG_TRY(make_dir(s->out_dir));
   ag_grid_opts g = ag_grid_default_opts();
   g.signed_range = 0;
   /* One class per column when image i is of class i % classes. */
@@ -403,10 +402,9 @@ int ag_cmd_sample_ddpm(const ag_cli *cli, int argc, char **argv) {
   ag_comm *comm = NULL;
   ag_ddpm *m = NULL;
   int rc = parse_sample(cli, argc, argv, &s);
-  const int rank0 = ag_comm_env_read().rank == 0;
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
   if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(s.out);
-  if (rc == AG_EXIT_OK && s.out_dir && rank0) rc = make_dir(s.out_dir);
+  if (rc == AG_EXIT_OK && s.out_dir) rc = ag_cli_check_writable_dir(s.out_dir);
   if (rc == AG_EXIT_OK && ag_ddpm_load(s.checkpoint, be, &m) != AG_OK) rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK && ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK)
     rc = AG_EXIT_RUNTIME;

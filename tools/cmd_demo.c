@@ -6,7 +6,11 @@
  *      zero-shot accuracy, retrieval recall and confusion table, and the
  *      test images nearest to a few captions;
  *   3. GPT: a byte-level GPT trained for under a minute on the GPL-3 text
- *      that Debian's base-files ships, and a few samples.
+ *      that Debian's base-files ships, and a few samples;
+ *   4. diffusion vs GAN: a classifier (the feature extractor), a small
+ *      class-conditional DDPM and a DCGAN trained for a few minutes, then
+ *      `aigc compare`'s report on them (OUT/compare/), linked, its main table
+ *      and sample grids shown.
  * Everything is printed as it goes too. The report is written to a
  * temporary name and renamed when complete, so an interrupted demo leaves
  * the previous report (or none), never half of one. */
@@ -19,6 +23,10 @@
 #include <unistd.h>
 
 #include "aigc_cli.h"
+#include "models/ag_classifier.h"
+#include "models/diffusion/ag_ddpm.h"
+#include "models/eval/ag_compare.h"
+#include "models/gan/ag_gan.h"
 #include "models/transformer/ag_clip.h"
 #include "models/transformer/ag_gpt.h"
 #include "models/transformer/ag_tokenizer.h"
@@ -76,7 +84,7 @@ static const char style[] =
     "body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}"
     "pre{background:#f4f4f4;padding:.6em;white-space:pre-wrap}"
     "table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;"
-    "text-align:right}img{image-rendering:pixelated;height:84px}";
+    "text-align:right}img{image-rendering:pixelated;height:84px}img.grid{height:auto;width:28em}";
 
 static int open_report(demo *d) {
   if (mkdir(d->out, 0755) != 0 && errno != EEXIST) {
@@ -263,10 +271,6 @@ static void clip_report(demo *d, const ag_clip_train_result *tr, const ag_clip_e
   fputs("</table>\n", d->html);
 }
 
-static const char *dataset_dir(const char *data) {
-  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
-}
-
 static int demo_clip(demo *d) {
   printf("\nCLIP on Fashion-MNIST (%d updates of %d pairs):\n", CLIP_STEPS, CLIP_BATCH);
   fputs("<h2>CLIP: text and images in one space</h2>\n", d->html);
@@ -275,8 +279,8 @@ static int demo_clip(demo *d) {
   o.steps = CLIP_STEPS, o.batch = CLIP_BATCH, o.warmup = CLIP_STEPS / 10;
   ag_clip_train_result tr = {0};
   ag_clip_eval_result e = {0};
-  ag_status st = ag_mnist_load(dataset_dir(d->data), "train", &r.train);
-  if (st == AG_OK) st = ag_mnist_load(dataset_dir(d->data), "t10k", &r.test);
+  ag_status st = ag_mnist_load(ag_cli_dataset_dir(d->data), "train", &r.train);
+  if (st == AG_OK) st = ag_mnist_load(ag_cli_dataset_dir(d->data), "t10k", &r.test);
   if (st == AG_OK) st = ag_clip_train(d->comm, &r.c, &o, &r.train, &r.p, &tr);
   if (st == AG_OK) st = ag_clip_fit_thresholds(&r.train, &r.t);
   if (st == AG_OK) st = ag_clip_evaluate(r.p, &r.c, &r.test, &r.t, o.seed, 1000, &e);
@@ -372,6 +376,153 @@ static int demo_gpt(demo *d) {
   return st == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
 }
 
+/* ---- 4. diffusion vs GAN ------------------------------------------------------ */
+
+/* What the comparison trains and measures: a few minutes in all on 2 CPU
+ * cores; on a GPU the default models, trained longer. */
+typedef struct gen_plan {
+  int classifier_epochs;
+  int64_t unet_base, ddpm_steps, ddpm_batch, gan_steps, gan_batch;
+  int64_t n, sweep_n; /* images per source, per sweep point */
+} gen_plan;
+
+static gen_plan gen_plan_for(const ag_backend *be) {
+  if (be->kind == AG_DEVICE_CUDA)
+    return (gen_plan){.classifier_epochs = 5, .unet_base = 32, .ddpm_steps = 4000,
+                      .ddpm_batch = 128, .gan_steps = 3000, .gan_batch = 64, .n = 1000,
+                      .sweep_n = 256};
+  return (gen_plan){.classifier_epochs = 3, .unet_base = 16, .ddpm_steps = 1000,
+                    .ddpm_batch = 128, .gan_steps = 1500, .gan_batch = 64, .n = 128,
+                    .sweep_n = 32};
+}
+
+typedef struct gen_run {
+  gen_plan plan;
+  char classifier[4096], ddpm[4096], gan[4096], report[4096];
+  double classifier_accuracy, classifier_seconds;
+  ag_ddpm_train_result dr;
+  ag_gan_train_result gr;
+  ag_compare_summary cmp;
+} gen_run;
+
+/* The classifier whose features the comparison measures, saved to r->classifier. */
+static ag_status train_feature_classifier(demo *d, const ag_mnist *train, const ag_mnist *test,
+                                          gen_run *r) {
+  const ag_classifier_config c = ag_classifier_default_config();
+  ag_classifier_train_opts o = ag_classifier_default_train_opts();
+  o.epochs = r->plan.classifier_epochs;
+  ag_params *p = NULL;
+  int64_t correct = 0;
+  const double t0 = ag_now_seconds();
+  ag_status st = ag_classifier_train(d->be, &c, &o, train, &p);
+  if (st == AG_OK) st = ag_classifier_evaluate(p, &c, test, o.eval_batch, &correct);
+  r->classifier_seconds = ag_now_seconds() - t0;
+  r->classifier_accuracy = (double)correct / (double)test->n;
+  ag_classifier_meta meta = {.step = o.epochs * (train->n / o.batch),
+                             .test_accuracy = r->classifier_accuracy};
+  snprintf(meta.dataset, sizeof meta.dataset, "%s", d->data);
+  if (st == AG_OK) st = ag_classifier_save(r->classifier, p, &c, &meta);
+  if (st == AG_OK)
+    printf("  classifier: %d epochs in %.0f s, test accuracy %.2f%%\n", o.epochs,
+           r->classifier_seconds, 100 * r->classifier_accuracy);
+  ag_params_free(p);
+  return st;
+}
+
+static ag_status train_diffusion(demo *d, const ag_mnist *train, gen_run *r) {
+  ag_ddpm_config c = ag_ddpm_default_config();
+  c.unet.base = r->plan.unet_base;
+  ag_ddpm_train_opts o = ag_ddpm_default_train_opts();
+  o.steps = r->plan.ddpm_steps;
+  o.batch = r->plan.ddpm_batch;
+  o.out = r->ddpm;
+  o.dataset = d->data;
+  AG_TRY(ag_ddpm_train(d->comm, &c, &o, train, &r->dr));
+  printf("  diffusion: %lld updates of %lld in %.0f s, last loss %.4f\n",
+         (long long)r->dr.steps_done, (long long)o.batch, r->dr.seconds, (double)r->dr.last_loss);
+  return AG_OK;
+}
+
+static ag_status train_gan(demo *d, const ag_mnist *train, gen_run *r) {
+  ag_gan_config c = ag_gan_default_config();
+  c.classes = AG_FASHION_MNIST_CLASSES;
+  ag_gan_train_opts o = ag_gan_default_train_opts();
+  o.steps = r->plan.gan_steps;
+  o.batch = r->plan.gan_batch;
+  o.ema_decay = 0.995f;
+  o.out = r->gan;
+  AG_TRY(ag_gan_train(d->be, &c, &o, train, &r->gr));
+  printf("  GAN: %lld updates of %lld in %.0f s, losses D %.3f G %.3f\n",
+         (long long)r->gr.steps_done, (long long)o.batch, r->gr.seconds, (double)r->gr.d_loss,
+         (double)r->gr.g_loss);
+  return AG_OK;
+}
+
+static ag_status compare_generators(demo *d, gen_run *r) {
+  ag_compare_opts o = ag_compare_default_opts();
+  o.diffusion = r->ddpm, o.gan = r->gan, o.classifier = r->classifier;
+  o.data = ag_cli_dataset_dir(d->data);
+  o.n = r->plan.n, o.sweep_n = r->plan.sweep_n;
+  o.batches[0] = r->plan.sweep_n, o.batches[1] = r->plan.n, o.n_batches = 2;
+  o.log = stdout;
+  return ag_compare_run(d->be, &o, r->report, &r->cmp);
+}
+
+static void generators_report(demo *d, const gen_run *r) {
+  fprintf(d->html,
+          "<p>A class-conditional DDPM (UNet base %lld) trained for %lld updates of %lld images "
+          "in %.0f s and a class-conditional DCGAN for %lld updates of %lld in %.0f s, both on "
+          "the Fashion-MNIST training set, then compared on the features of a classifier "
+          "trained for %d epochs in %.0f s (%.2f%% test accuracy). The full report, with the "
+          "sampler sweep and the throughput, is <a href=\"compare/index.html\">compare/"
+          "index.html</a>.\n",
+          (long long)r->plan.unet_base, (long long)r->dr.steps_done,
+          (long long)r->plan.ddpm_batch, r->dr.seconds, (long long)r->gr.steps_done,
+          (long long)r->plan.gan_batch, r->gr.seconds, r->plan.classifier_epochs,
+          r->classifier_seconds, 100 * r->classifier_accuracy);
+  fputs("<table><tr><th>source<th>images<th>FID<th>KID&times;10<sup>3</sup><th>precision"
+        "<th>recall<th>classes<th>images/s\n", d->html);
+  for (int i = 0; i < r->cmp.n_rows; i++) {
+    const ag_report_row *w = &r->cmp.rows[i];
+    fprintf(d->html, "<tr><td>%s<td>%lld<td>%.2f<td>%.2f<td>%.3f<td>%.3f<td>%lld/%lld<td>", w->name,
+            (long long)w->n, w->fid.value, 1e3 * w->kid.value, w->prdc.precision.value,
+            w->prdc.recall.value, (long long)w->classes.covered, (long long)w->classes.classes);
+    if (w->images_per_s > 0) fprintf(d->html, "%.1f", w->images_per_s);
+    fputc('\n', d->html);
+  }
+  fputs("</table>\n", d->html);
+  for (int i = 1; i < r->cmp.n_rows; i++) {
+    char file[128];
+    ag_report_grid_name(i, r->cmp.rows[i].name, file, sizeof file);
+    fprintf(d->html, "<p>%s<br><img class=grid src=\"compare/%s\" alt=\"%s samples\">\n",
+            r->cmp.rows[i].name, file, r->cmp.rows[i].name);
+  }
+}
+
+static int demo_generators(demo *d) {
+  gen_run r = {.plan = gen_plan_for(d->be)};
+  printf("\nDiffusion vs GAN on Fashion-MNIST:\n");
+  fputs("<h2>Diffusion vs GAN</h2>\n", d->html);
+  snprintf(r.classifier, sizeof r.classifier, "%s/classifier.safetensors", d->out);
+  snprintf(r.ddpm, sizeof r.ddpm, "%s/ddpm.safetensors", d->out);
+  snprintf(r.gan, sizeof r.gan, "%s/gan.safetensors", d->out);
+  snprintf(r.report, sizeof r.report, "%s/compare", d->out);
+  ag_mnist train = {0}, test = {0};
+  ag_status st = ag_mnist_load(ag_cli_dataset_dir(d->data), "train", &train);
+  if (st == AG_OK) st = ag_mnist_load(ag_cli_dataset_dir(d->data), "t10k", &test);
+  if (st == AG_OK) st = train_feature_classifier(d, &train, &test, &r);
+  if (st == AG_OK) st = train_diffusion(d, &train, &r);
+  if (st == AG_OK) st = train_gan(d, &train, &r);
+  if (st == AG_OK) st = compare_generators(d, &r);
+  if (st == AG_OK) {
+    ag_compare_print_table(stdout, r.cmp.rows, r.cmp.n_rows);
+    generators_report(d, &r);
+  }
+  ag_mnist_free(&train);
+  ag_mnist_free(&test);
+  return st == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+}
+
 /* ---- the command ---------------------------------------------------------------- */
 
 static int parse_demo(const ag_cli *cli, int argc, char **argv, demo *d) {
@@ -389,12 +540,16 @@ static int run_demo(demo *d, const char *note) {
   int rc = demo_device(d, note);
   if (rc == AG_EXIT_OK) rc = demo_clip(d);
   if (rc == AG_EXIT_OK) rc = demo_gpt(d);
+  if (rc == AG_EXIT_OK) rc = demo_generators(d);
   return rc;
 }
 
 int ag_cmd_demo(const ag_cli *cli, int argc, char **argv) {
   demo d;
   char note[512];
+  /* Each line as it is printed, also into a pipe or a log: the tour takes
+   * minutes. */
+  setvbuf(stdout, NULL, _IOLBF, 0);
   int rc = parse_demo(cli, argc, argv, &d);
   if (rc == AG_EXIT_OK) rc = ag_cli_open_device(cli, &d.be, note, sizeof note);
   if (rc != AG_EXIT_OK) return rc;

@@ -17,10 +17,6 @@
 #define DEFAULT_GRID "gan_samples.png"
 #define EMA_DECAY 0.995f
 
-static const char *dataset_dir(const char *data) {
-  return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
-}
-
 /* ---- train ------------------------------------------------------------------ */
 
 const char ag_cmd_train_gan_options[] =
@@ -78,7 +74,7 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
 
 static void print_plan(const train_args *t, const ag_gan_config *c, const ag_mnist *train) {
   const ag_gan_train_opts *o = &t->opts;
-  printf("data:              %s (%lld train images)\n", dataset_dir(t->data), (long long)train->n);
+  printf("data:              %s (%lld train images)\n", ag_cli_dataset_dir(t->data), (long long)train->n);
   printf("model:             DCGAN %lldx%lld, z %lld, G %lld/%lld channels, D %lld/%lld%s\n",
          (long long)c->height, (long long)c->width, (long long)c->zdim,
          2 * (long long)c->g_channels, (long long)c->g_channels, (long long)c->d_channels,
@@ -96,7 +92,7 @@ static void print_plan(const train_args *t, const ag_gan_config *c, const ag_mni
 static int train_on(ag_backend *be, train_args *t, const ag_gan_config *c) {
   ag_mnist train = {0};
   int rc =
-      ag_mnist_load(dataset_dir(t->data), "train", &train) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+      ag_mnist_load(ag_cli_dataset_dir(t->data), "train", &train) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK) print_plan(t, c, &train);
   ag_gan_train_result r;
   if (rc == AG_EXIT_OK && ag_gan_train(be, c, &t->opts, &train, &r) != AG_OK) rc = AG_EXIT_RUNTIME;

@@ -8,14 +8,18 @@
 # `aigc-bench graph` on cuda and, where a CUDA-enabled PyTorch imports, their
 # PyTorch peers (bench/torch_peer.py, bench/torch_peer_train.py), and
 # `aigc-bench pipelines` at GPT-2 small's shape (gpt2-small: 12 layers, 768
-# wide, sequence 1024, batch 8), which runs its PyTorch peer itself (python3;
-# torch.compile where it exists) or says why it could not. It prints a line
-# per step and writes its logs and JSON to OUTDIR:
+# wide, sequence 1024, batch 8) and its sampling rows (ddim50: DDIM-50 with
+# guidance, a doubled batch, of 256 images; gan: the GAN generator, 256
+# images), each of which runs its PyTorch peer itself (python3; for
+# gpt2-small torch.compile where it exists, for the sampling rows eager and
+# torch.compile) or says why it could not; the sampling rows' images/s and
+# ratios go into the summary. It prints a line per step and writes its logs
+# and JSON to OUTDIR:
 #   summary.txt  the lines printed     ctest.log    ctest -L gpu
 #   info.txt     nvidia-smi, aigc info bench.log    the benchmarks' tables
-#   build.log    configure and build   kernels.json, graph.json, pipelines.json
-#   torch.log    the PyTorch peers                  their JSON
-# Each step runs under its own timeout, cut to what is left of an 8-minute
+#   build.log    configure and build   kernels.json, graph.json, pipelines.json,
+#   torch.log    the PyTorch peers     ddim50.json, gan.json: their JSON
+# Each step runs under its own timeout, cut to what is left of a 9-minute
 # budget, so a hung step costs its share and the whole check still ends.
 #
 # Exit status: 0 every step passed; 1 no GPU here (one line says why, nothing
@@ -42,12 +46,13 @@ arch=${cc/./}
 
 build="build-device"
 jobs=$(nproc)
-deadline=470 # in SECONDS since the start: 8 minutes, less the time for the summary
+deadline=540 # in SECONDS since the start: 9 minutes, less the time for the summary
 failed=0
 mkdir -p "$out"
 # Truncated, so a step that fails leaves no stale output of an earlier run.
 for f in summary.txt info.txt build.log ctest.log bench.log torch.log; do : >"$out/$f"; done
-rm -f "$out/kernels.json" "$out/graph.json" "$out/pipelines.json"
+rm -f "$out/kernels.json" "$out/graph.json" "$out/pipelines.json" "$out/ddim50.json" \
+  "$out/gan.json"
 
 report() { # a line of the summary, printed as it happens
   echo "$*" | tee -a "$out/summary.txt"
@@ -62,7 +67,7 @@ step() {
   local limit=$((deadline - SECONDS))
   ((cap < limit)) && limit=$cap
   if ((limit < 5)); then
-    report "$(printf '  %-12s not run: the 8-minute budget is spent' "$name")"
+    report "$(printf '  %-12s not run: the 9-minute budget is spent' "$name")"
     failed=1
     return 1
   fi
@@ -77,6 +82,26 @@ step() {
   ((rc == 0)) || failed=1
   report "$(printf '  %-12s %-4s %s' "$name" "$((SECONDS - start))s" "$result")"
   return $rc
+}
+
+# rates JSON: a summary line per row of a pipelines report: aigc's items/s
+# and PyTorch's, eager and under torch.compile, with aigc's ratio to each
+# (the targets for the sampling rows: >= 1.5x eager, >= 1.0x compile).
+rates() {
+  python3 - "$1" <<'PY' | while IFS= read -r line; do report "$line"; done
+import json, sys
+for r in json.load(open(sys.argv[1]))["pipelines"]:
+    if "skipped" in r:
+        print(f"               {r['name']}: not run: {r['skipped']}")
+        continue
+    def peer(key, ratio):
+        p = r[key]
+        if not p["available"]:
+            return f"n/a ({p['note']})"
+        return f"{p['items_per_s']:.1f}/s, aigc {r[ratio]:.2f}x"
+    print(f"               {r['name']}: aigc {r['items_per_s']:.1f} {r['item']}/s; torch eager "
+          f"{peer('torch', 'ratio')}; torch.compile {peer('torch_compile', 'ratio_compile')}")
+PY
 }
 
 not_run() { # NAME WHY
@@ -110,6 +135,11 @@ if step configure 60 build.log cmake -S . -B "$build" -DAG_CUDA=ON \
   step graph 60 bench.log "$bench" graph --device cuda --json "$out/graph.json" || true
   step pipelines 150 bench.log "$bench" pipelines --device cuda --filter gpt2-small --steps 5 \
     --torch python3 --json "$out/pipelines.json" || true
+  # torch.compile compiles the peer's UNet during its warm-up calls.
+  step ddim50 150 bench.log "$bench" pipelines --device cuda --filter diffusion --steps 5 \
+    --torch python3 --json "$out/ddim50.json" && rates "$out/ddim50.json" || true
+  step gan 60 bench.log "$bench" pipelines --device cuda --filter gan --torch python3 \
+    --json "$out/gan.json" && rates "$out/gan.json" || true
   if ((torch_cuda)); then
     if [[ -s $out/kernels.json ]]; then
       step torch_peer 60 torch.log python3 bench/torch_peer.py "$out/kernels.json" --device cuda ||

@@ -99,6 +99,10 @@ typedef struct ag_ddpm ag_ddpm;
  * GAN, a classifier) or without a valid config is an error naming the path
  * and what it holds. */
 ag_status ag_ddpm_load(const char *path, ag_backend *be, ag_ddpm **out);
+/* A model with freshly initialised weights (ag_unet_init from `seed`, as a
+ * training run starts): for timing sampling, whose cost does not depend on
+ * the weights, without a checkpoint. Its info reports no training. */
+ag_status ag_ddpm_new(const ag_ddpm_config *c, ag_backend *be, uint64_t seed, ag_ddpm **out);
 void ag_ddpm_free(ag_ddpm *m);
 void ag_ddpm_info(const ag_ddpm *m, ag_generator_info *out);
 const ag_ddpm_config *ag_ddpm_config_of(const ag_ddpm *m);

@@ -252,20 +252,20 @@ static ag_status load_averages(const char *path, const ag_safetensors *st, ag_pa
   return AG_OK;
 }
 
-static void info_of(ag_ddpm *m, const ag_safetensors *st) {
-  const ag_ddpm_train_record r = ag_ddpm_read_record(st);
-  const char *steps = ag_st_metadata(st, "optim.steps");
+/* m's info from its training record (all zeros and "" for a model that was
+ * never trained) and its optimizer updates. */
+static void info_of(ag_ddpm *m, const ag_ddpm_train_record *r, int64_t steps) {
   ag_generator_info *i = &m->info;
   snprintf(i->kind, sizeof i->kind, "%s", AG_DDPM_KIND);
   i->height = m->c.unet.height;
   i->width = m->c.unet.width;
   i->classes = m->c.unet.classes;
   i->params = ag_params_numel(m->p);
-  i->train_steps = steps ? strtoll(steps, NULL, 10) : 0;
-  i->train_seconds = r.seconds;
-  i->train_peak_bytes = r.peak_bytes;
-  snprintf(i->device, sizeof i->device, "%s", r.device);
-  snprintf(i->dataset, sizeof i->dataset, "%s", r.dataset);
+  i->train_steps = steps;
+  i->train_seconds = r->seconds;
+  i->train_peak_bytes = r->peak_bytes;
+  snprintf(i->device, sizeof i->device, "%s", r->device);
+  snprintf(i->dataset, sizeof i->dataset, "%s", r->dataset);
 }
 
 static ag_status load_into(const char *path, const ag_safetensors *st, ag_backend *be,
@@ -274,7 +274,9 @@ static ag_status load_into(const char *path, const ag_safetensors *st, ag_backen
   if (!(m->p = ag_params_new(be, 0))) return ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
   AG_TRY(ag_unet_init(m->p, &m->c.unet));
   AG_TRY(load_averages(path, st, m->p));
-  info_of(m, st);
+  const ag_ddpm_train_record r = ag_ddpm_read_record(st);
+  const char *steps = ag_st_metadata(st, "optim.steps");
+  info_of(m, &r, steps ? strtoll(steps, NULL, 10) : 0);
   return AG_OK;
 }
 
@@ -291,6 +293,25 @@ ag_status ag_ddpm_load(const char *path, ag_backend *be, ag_ddpm **out) {
     ag_ddpm_free(m);
     return strstr(msg, path) ? s : ag_set_error(s, "%s: %s", path, msg);
   }
+  *out = m;
+  return AG_OK;
+}
+
+ag_status ag_ddpm_new(const ag_ddpm_config *c, ag_backend *be, uint64_t seed, ag_ddpm **out) {
+  *out = NULL;
+  AG_TRY(ag_ddpm_check(c));
+  ag_ddpm *m = calloc(1, sizeof *m);
+  if (!m) return ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
+  m->c = *c;
+  m->p = ag_params_new(be, seed);
+  ag_status s = m->p ? ag_unet_init(m->p, &m->c.unet)
+                     : ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
+  if (s != AG_OK) {
+    ag_ddpm_free(m);
+    return s;
+  }
+  const ag_ddpm_train_record untrained = {.device = "", .dataset = ""};
+  info_of(m, &untrained, 0);
   *out = m;
   return AG_OK;
 }

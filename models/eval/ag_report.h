@@ -91,6 +91,10 @@ typedef struct ag_report {
  * files already there under other names are left alone. */
 ag_status ag_report_write(const ag_report *r, const char *dir);
 
+/* The file name of row i's grid: "diffusion ddim 25" as row 1 is
+ * "grid_1_diffusion_ddim_25.png". */
+void ag_report_grid_name(int i, const char *row, char *out, size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -287,8 +287,7 @@ static ag_status staging_commit(staging *s) {
   return AG_OK;
 }
 
-/* "diffusion ddim 25" -> "grid_1_diffusion_ddim_25.png". */
-static void grid_name(int i, const char *row, char *out, size_t len) {
+void ag_report_grid_name(int i, const char *row, char *out, size_t len) {
   int k = snprintf(out, len, "grid_%d_", i);
   for (const char *c = row; *c && (size_t)k + 5 < len; c++) {
     const char ch = *c;
@@ -319,7 +318,7 @@ static ag_status read_file(const char *path, unsigned char **data, size_t *len) 
 /* The row's images as a grid PNG in the staging directory, kept in memory
  * for the page. At most 64 images, 8 to a row. */
 static ag_status write_grid(staging *s, int i, const ag_report_row *w, ag_report_grid *g) {
-  grid_name(i, w->name, g->file, sizeof g->file);
+  ag_report_grid_name(i, w->name, g->file, sizeof g->file);
   ag_grid_opts o = ag_grid_default_opts();
   o.signed_range = 0;
   o.cols = 8;

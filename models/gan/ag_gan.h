@@ -137,6 +137,11 @@ ag_status ag_gan_read_config(const char *path, const ag_safetensors *st, ag_gan_
 typedef struct ag_gan ag_gan; /* a loaded generator (EMA weights) on a backend */
 /* A ddpm or other checkpoint: a clear error. */
 ag_status ag_gan_load(const char *path, ag_backend *be, ag_gan **out);
+/* A generator with freshly initialised weights (from `seed`, as a training
+ * run starts) and the initial batchnorm statistics (mean 0, variance 1): for
+ * timing sampling, whose cost does not depend on the weights, without a
+ * checkpoint. Its info reports no training. */
+ag_status ag_gan_new(const ag_gan_config *c, ag_backend *be, uint64_t seed, ag_gan **out);
 void ag_gan_free(ag_gan *g);
 void ag_gan_info(const ag_gan *g, ag_generator_info *out);
 /* n images [n, H, W] f32 in [0, 1]; image i's latent depends only on

@@ -58,6 +58,23 @@ ag_status ag_gan_load(const char *path, ag_backend *be, ag_gan **out) {
   return AG_OK;
 }
 
+ag_status ag_gan_new(const ag_gan_config *c, ag_backend *be, uint64_t seed, ag_gan **out) {
+  *out = NULL;
+  ag_gan *g = calloc(1, sizeof *g);
+  if (!g) return ag_set_error(AG_ERR_OOM, "gan: out of host memory");
+  g->c = *c;
+  g->gen = ag_params_new(be, seed);
+  g->stats = ag_params_new(be, 0);
+  ag_status s = g->gen && g->stats ? ag_gan_init(g->gen, NULL, g->stats, &g->c)
+                                   : ag_set_error(AG_ERR_OOM, "gan: out of memory");
+  if (s != AG_OK) {
+    ag_gan_free(g);
+    return s;
+  }
+  *out = g;
+  return AG_OK;
+}
+
 void ag_gan_free(ag_gan *g) {
   if (!g) return;
   sample_graph_free(&g->sg);
