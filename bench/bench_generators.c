@@ -3,8 +3,8 @@
  * against PyTorch sampling the same architectures in the same invocation
  * (bench/torch_peer_generators.py). Rows:
  *   ddim50  group "diffusion": ag_ddpm_sample of the class-conditional UNet
- *           at ag_ddpm_default_config() with ag_ddpm_default_sample_opts():
- *           sampler ddim, 50 steps, guidance 3, so every step is one UNet
+ *           at ag_ddpm_default_config(), sampler ddim, 50 steps and
+ *           ag_ddpm_default_sample_opts()' guidance 3, so every step is one UNet
  *           pass over the doubled batch [cond; uncond]; labels i % classes
  *           (balanced); 256 images a call on CUDA and with --full. The CPU
  *           default is 8 images of 5 steps, named "ddim5" accordingly, so
@@ -127,6 +127,7 @@ static ag_status bg_open(ag_backend *be, const bg_case *bc, ag_bench_pipeline *r
     const ag_ddpm_config c = ag_ddpm_default_config();
     AG_TRY(ag_ddpm_new(&c, be, BG_SEED, &s->ddpm));
     s->opts = ag_ddpm_default_sample_opts();
+    s->opts.sampler = "ddim";
     s->opts.steps = r->denoise_steps;
     s->opts.batch = r->batch; /* one call is one batch: the [cond; uncond] pass of all of it */
     ag_ddpm_info(s->ddpm, &info);

@@ -24,7 +24,7 @@ const char ag_cmd_compare_options[] =
     "  --n N                      images per source in the main table (256)\n"
     "  --sweep-n N                images per sampler x steps point (64)\n"
     "  --samplers LIST            diffusion samplers swept, the first in the main table\n"
-    "                             (ddim,dpmpp_2m)\n"
+    "                             (ddpm,ddim,dpmpp_2m)\n"
     "  --steps LIST               step counts swept, the largest in the main table (10,25)\n"
     "  --batches LIST             batch sizes timed for each generator; the largest\n"
     "                             samples the tables (16,64,128)\n"

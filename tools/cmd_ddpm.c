@@ -208,7 +208,7 @@ const char ag_cmd_sample_ddpm_options[] =
     "  --checkpoint FILE          the model to sample (" DEFAULT_CHECKPOINT
     ")\n"
     "  --n N                      images to make (64)\n"
-    "  --sampler S                ddpm, ddim, euler, euler_a, dpmpp_2m or dpmpp_2m_karras (ddim)\n"
+    "  --sampler S                ddpm, ddim, euler, euler_a, dpmpp_2m or dpmpp_2m_karras (ddpm)\n"
     "  --steps N                  sampler steps (50)\n"
     "  --guidance G               classifier-free guidance scale; 0 or 1: conditional only (3)\n"
     "  --seed N                   seed of the noise (1)\n"

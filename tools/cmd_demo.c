@@ -391,8 +391,8 @@ static gen_plan gen_plan_for(const ag_backend *be) {
     return (gen_plan){.classifier_epochs = 5, .unet_base = 32, .ddpm_steps = 4000,
                       .ddpm_batch = 128, .gan_steps = 3000, .gan_batch = 64, .n = 1000,
                       .sweep_n = 256};
-  return (gen_plan){.classifier_epochs = 3, .unet_base = 16, .ddpm_steps = 1000,
-                    .ddpm_batch = 128, .gan_steps = 1500, .gan_batch = 64, .n = 128,
+  return (gen_plan){.classifier_epochs = 3, .unet_base = 16, .ddpm_steps = 800,
+                    .ddpm_batch = 64, .gan_steps = 1000, .gan_batch = 64, .n = 128,
                     .sweep_n = 32};
 }
 

@@ -116,7 +116,10 @@ typedef struct ag_ddpm_sample_opts {
   int64_t first;   /* global index of images[0]: image i depends only on (seed, first+i, its label) */
 } ag_ddpm_sample_opts;
 
-/* ddim, 50 steps, guidance 3, seed 1, batch 0, first 0. */
+/* ddpm (ancestral), 50 steps, guidance 3, seed 1, batch 0, first 0. The
+ * ancestral samplers forgive an undertrained model: after minutes of CPU
+ * training DDIM and DPM-Solver leave part of the initial noise in the images
+ * (FID several times the ancestral samplers'), see README. */
 ag_ddpm_sample_opts ag_ddpm_default_sample_opts(void);
 
 /* n images [n, H, W] f32 in [0, 1]; labels[n] the class of each image

@@ -19,7 +19,7 @@
 
 ag_ddpm_sample_opts ag_ddpm_default_sample_opts(void) {
   return (ag_ddpm_sample_opts){
-      .sampler = "ddim", .steps = 50, .guidance = 3.0f, .seed = 1, .batch = 0, .first = 0};
+      .sampler = "ddpm", .steps = 50, .guidance = 3.0f, .seed = 1, .batch = 0, .first = 0};
 }
 
 /* The planned denoiser over `rows` images: [cond; uncond] halves when

@@ -37,8 +37,9 @@ typedef struct ag_compare_opts {
   FILE *log; /* a line per measurement as it finishes; NULL: none */
 } ag_compare_opts;
 
-/* n 256, sweep_n 64, memo_ref 10000, seed 1, guidance 3, samplers ddim and
- * dpmpp_2m, steps 10 and 25, batches 16, 64 and 128; the paths unset. */
+/* n 256, sweep_n 64, memo_ref 10000, seed 1, guidance 3, samplers ddpm
+ * (ancestral: the main table's), ddim and dpmpp_2m, steps 10 and 25,
+ * batches 16, 64 and 128; the paths unset. */
 ag_compare_opts ag_compare_default_opts(void);
 
 /* The main table, for a caller that shows it (grid_images cleared). */

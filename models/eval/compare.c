@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "ag_compare.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,8 +20,8 @@ ag_compare_opts ag_compare_default_opts(void) {
                            .memo_ref = 10000,
                            .seed = 1,
                            .guidance = 3.0f,
-                           .samplers = {"ddim", "dpmpp_2m"},
-                           .n_samplers = 2,
+                           .samplers = {"ddpm", "ddim", "dpmpp_2m"},
+                           .n_samplers = 3,
                            .steps = {10, 25},
                            .n_steps = 2,
                            .batches = {16, 64, 128},
@@ -40,6 +41,7 @@ typedef struct compare {
   ag_featurizer *feat;
   ag_mnist train, test;
   int64_t h, w, classes, dim, main_steps, main_batch, memo_q;
+  double feat_scale; /* 1 / the RMS feature of the real test set */
   float *ref_feat;   /* every test image's features */
   float *real_feat;  /* the real test sample PRDC and KID compare with */
   float *memo_ref;   /* training images the memorisation check searches */
@@ -160,6 +162,26 @@ static void say(const compare *c, const char *fmt, ...) {
   fflush(c->o->log);
 }
 
+/* Every metric sees the features divided by the RMS feature of the real
+ * test set: one constant, so PRDC and the rankings do not change, but FID
+ * is in units of that spread and KID's cubic kernel (x.y/d + 1)^3, made for
+ * Inception features of order 1, sees dot products of order 1 instead of
+ * the raw ReLU layer's, whose cube would drown the estimate in variance. */
+static void unit_rms(compare *c) {
+  const int64_t n = c->test.n * c->dim;
+  double ss = 0;
+  for (int64_t i = 0; i < n; i++) ss += (double)c->ref_feat[i] * c->ref_feat[i];
+  c->feat_scale = ss > 0 ? 1.0 / sqrt(ss / (double)n) : 1.0;
+  for (int64_t i = 0; i < n; i++) c->ref_feat[i] = (float)(c->ref_feat[i] * c->feat_scale);
+}
+
+/* The features of n generated images, scaled as the references. */
+static ag_status featurize(compare *c, const float *images, int64_t n, float *f, int32_t *pred) {
+  AG_TRY(ag_featurizer_run(c->feat, images, n, f, pred));
+  for (int64_t i = 0; i < n * c->dim; i++) f[i] = (float)(f[i] * c->feat_scale);
+  return AG_OK;
+}
+
 /* The first n of a seeded shuffle of the test set: their features are the
  * real sample PRDC and KID compare with, and the first memo_q of their
  * images the memorisation check's held-out real images. */
@@ -195,6 +217,7 @@ static ag_status real_references(compare *c) {
     ag_mnist_unit_images(&c->test, 0, c->test.n, all);
     st = ag_featurizer_run(c->feat, all, c->test.n, c->ref_feat, NULL);
   }
+  if (st == AG_OK) unit_rms(c);
   if (st == AG_OK) st = real_sample(c, all, held);
   if (st == AG_OK) {
     ag_mnist_unit_images(&c->train, 0, c->o->memo_ref, c->memo_ref);
@@ -223,7 +246,7 @@ static ag_status evaluate(compare *c, const float *images, int64_t n, const int3
                           int memo, ag_report_row *row) {
   float *f = host_alloc((size_t)(n * c->dim), sizeof(float));
   int32_t *pred = host_alloc((size_t)n, sizeof(int32_t));
-  ag_status st = f && pred ? ag_featurizer_run(c->feat, images, n, f, pred) : AG_ERR_OOM;
+  ag_status st = f && pred ? featurize(c, images, n, f, pred) : AG_ERR_OOM;
   const ag_feats gen = {f, n, c->dim}, ref = {c->ref_feat, c->test.n, c->dim},
                  real = {c->real_feat, c->o->n, c->dim};
   if (st == AG_OK) st = ag_fid(&ref, &gen, &c->rep.fid, &row->fid);
@@ -300,7 +323,7 @@ static ag_status main_rows(compare *c) {
 
 static ag_status fid_of_images(compare *c, const float *images, int64_t n, ag_estimate *out) {
   float *f = host_alloc((size_t)(n * c->dim), sizeof(float));
-  ag_status st = f ? ag_featurizer_run(c->feat, images, n, f, NULL) : AG_ERR_OOM;
+  ag_status st = f ? featurize(c, images, n, f, NULL) : AG_ERR_OOM;
   const ag_feats gen = {f, n, c->dim}, ref = {c->ref_feat, c->test.n, c->dim};
   if (st == AG_OK) st = ag_fid(&ref, &gen, &c->rep.fid, out);
   free(f);

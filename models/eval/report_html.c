@@ -472,6 +472,10 @@ static void header(ag_strbuf *b, const ag_report *r) {
 static void method(ag_strbuf *b, const ag_report *r) {
   ag_sb_printf(b,
                "<h2>How the numbers are made</h2><ul class='method'>"
+               "<li><b>Features</b>: the classifier's feature layer divided by one constant, "
+               "its RMS over the real test set, so that KID's cubic kernel sees dot products "
+               "of order 1 as with Inception features (PRDC and every ranking are unchanged "
+               "by it).</li>"
                "<li><b>FID</b>: Fr&eacute;chet distance of the feature Gaussians against all %lld "
                "reference images, the trace term as tr&radic;(&radic;S1 S2 &radic;S1) by LAPACK's "
                "symmetric eigensolver; &plusmn; is the std over %d bootstrap resamplings of both "

@@ -58,7 +58,7 @@ with open("cls32.safetensors", "wb") as f:
     f.write(struct.pack("<Q", len(h)) + h + bytes(off))
 EOF
 
-common=(--n 32 --sweep-n 16 --steps 2,4 --batches 8,16 --memo-ref 500 --data "$data")
+common=(--n 32 --sweep-n 16 --samplers ddpm,ddim --steps 2,4 --batches 8,16 --memo-ref 500 --data "$data")
 expect_error "missing checkpoint" "nope.safetensors" compare --diffusion nope.safetensors \
   --gan gan.safetensors --classifier cls.safetensors --out report "${common[@]}"
 expect_error "GAN as diffusion" "gan.safetensors" compare --diffusion gan.safetensors \
