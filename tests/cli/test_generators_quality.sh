@@ -7,7 +7,9 @@
 # then samples 1000 class-balanced images of each (image i of class i % 10),
 # and the generator under test must pass two bars: label accuracy (the
 # classifier's prediction is the class asked for) and FID against the 10,000
-# test images on the classifier's features. The bars and the run they were
+# test images on the classifier's features, as a multiple of the FID of 1000
+# real training images in the same report (the anchor), which makes the bar
+# independent of the features' scale. The bars and the run they were
 # measured on are stated with them below.
 set -u
 aigc=$1 data=$2 model=${3:-}
@@ -16,10 +18,10 @@ trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
 
 # A user's few minutes: a base-16 UNet, 800 updates of 64 images (EMA 0.995,
-# four horizons), sampled by DDIM in 20 steps with guidance 3; a
+# four horizons), sampled by ancestral DDPM in 25 steps with guidance 3; a
 # class-conditional GAN with EMA, 1500 updates of 64 images.
 ddpm_train=(--base 16 --batch 64 --steps 800)
-ddpm_sample=(--samplers ddim --steps 20)
+ddpm_sample=(--samplers ddpm --steps 25)
 gan_train=(--conditional --ema --steps 1500 --batch 64)
 # The other generator, only so that compare runs: seconds to train and sample.
 ddpm_tiny=(--base 16 --batch 16 --steps 10)
@@ -28,17 +30,20 @@ gan_tiny=(--conditional --steps 10 --batch 16)
 
 case $model in
   ddpm)
-    # One run (1 thread, 2 busy cores; 450 s of training, 13 minutes in all):
-    # label accuracy 0.626, FID 250.3 +- 4.0 (1000 real training images:
-    # 2.5; the tiny GAN: 620). The bars leave room for other CPUs' rounding.
-    min_accuracy=0.50 max_fid=320
+    # Measured with DDIM-20 (1 thread, 2 busy cores; 450 s of training, 13
+    # minutes in all): label accuracy 0.626, FID 100x the anchor's (the tiny
+    # GAN: 250x). DDIM leaves noise in so briefly trained a model; with the
+    # ancestral sampler a 128-image comparison put the diffusion model level
+    # with this GAN (FID 2.2x the anchor's for both), so the bars are the
+    # GAN's. Not yet measured at 1000 images with this sampler.
+    min_accuracy=0.80 max_fid_ratio=25
     ddpm_opts=("${ddpm_train[@]}") gan_opts=("${gan_tiny[@]}") sample_opts=("${ddpm_sample[@]}") ;;
   gan)
     # One run (1 thread, 2 busy cores; 340 s of training, 10 minutes in all):
-    # label accuracy 0.913, FID 42.9 +- 2.0 (the tiny diffusion model: 1058).
-    # GAN training is chaotic, so another CPU's rounding takes another path:
-    # the bars leave more room.
-    min_accuracy=0.80 max_fid=60
+    # label accuracy 0.913, FID 42.9 +- 2.0, 17x the anchor's 2.5 (the tiny
+    # diffusion model: 420x). GAN training is chaotic, so another CPU's
+    # rounding takes another path: the bars leave more room.
+    min_accuracy=0.80 max_fid_ratio=25
     ddpm_opts=("${ddpm_tiny[@]}") gan_opts=("${gan_train[@]}") sample_opts=("${ddpm_tiny_sample[@]}") ;;
   *)
     echo "usage: $0 AIGC FASHION_MNIST_DIR ddpm|gan" >&2
@@ -77,8 +82,8 @@ EOF
 echo "$model: label accuracy $accuracy, FID $fid (real training images: FID $anchor)"
 check "$model: label accuracy ${accuracy:-?} >= $min_accuracy" \
   awk -v a="${accuracy:-0}" -v m="$min_accuracy" 'BEGIN { exit !(a >= m) }'
-check "$model: FID ${fid:-?} <= $max_fid" \
-  awk -v f="${fid:-1e30}" -v m="$max_fid" 'BEGIN { exit !(f <= m) }'
+check "$model: FID ${fid:-?} <= $max_fid_ratio x the anchor's ${anchor:-?}" \
+  awk -v f="${fid:-1e30}" -v a="${anchor:-0}" -v m="$max_fid_ratio" 'BEGIN { exit !(f <= m * a) }'
 
 echo "$fails failure(s)"
 exit $((fails > 0))
