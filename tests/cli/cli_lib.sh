@@ -9,17 +9,20 @@ check() { # description, then a command that must succeed
   if "$@"; then echo "ok: $what"; else echo "FAILED: $what"; fails=$((fails + 1)); fi
 }
 
-# Runs aigc on the CPU expecting a runtime error: exit status 1 and exactly
-# one error line matching the pattern.
-expect_error() { # description, pattern, aigc arguments...
-  local what=$1 pattern=$2; shift 2
+# Runs aigc on the CPU expecting it to fail with the given exit status and
+# exactly one error line matching the pattern.
+expect_exit() { # status, description, pattern, aigc arguments...
+  local status=$1 what=$2 pattern=$3; shift 3
   local out rc
   out=$("$aigc" --device cpu "$@" 2>&1 >/dev/null); rc=$?
   echo "  $out"
-  check "$what: exit 1" test $rc -eq 1
+  check "$what: exit $status" test $rc -eq "$status"
   check "$what: one error line" test "$(grep -c '^aigc: error: ' <<<"$out")" -eq 1
   check "$what: names the problem" grep -q -- "$pattern" <<<"$out"
 }
+# A runtime error (exit 1) and a usage error (exit 2).
+expect_error() { expect_exit 1 "$@"; } # description, pattern, aigc arguments...
+expect_usage() { expect_exit 2 "$@"; } # description, pattern, aigc arguments...
 
 # A safetensors file from its JSON header and a data section of n zero bytes.
 write_safetensors() { # path, header json, data bytes

@@ -17,13 +17,7 @@ export OMP_NUM_THREADS=${OMP_NUM_THREADS:-2}
 nothing_written() { ! ls -d report report.staging.* >/dev/null 2>&1; }
 
 # Usage errors: exit 2, one line naming the option.
-usage() { # description, pattern, arguments...
-  local what=$1 pattern=$2 out rc; shift 2
-  out=$("$aigc" --device cpu compare "$@" 2>&1 >/dev/null); rc=$?
-  echo "  $out"
-  check "$what: exit 2" test $rc -eq 2
-  check "$what: names the problem" grep -q -- "$pattern" <<<"$out"
-}
+usage() { expect_usage "$1" "$2" compare "${@:3}"; } # description, pattern, arguments...
 usage "no checkpoints" "both --diffusion and --gan" --out report
 usage "unparsable steps" "--steps '10,x'" --diffusion a --gan b --steps 10,x
 usage "steps 0" "--steps '0'" --diffusion a --gan b --steps 0

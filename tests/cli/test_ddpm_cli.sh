@@ -13,16 +13,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
 
-# A usage error: exit 2 and one error line naming the option.
-expect_usage() { # description, pattern, aigc arguments...
-  local what=$1 pattern=$2; shift 2
-  local out rc
-  out=$("$aigc" --device cpu "$@" 2>&1 >/dev/null); rc=$?
-  echo "  $out"
-  check "$what: exit 2" test $rc -eq 2
-  check "$what: one error line" test "$(grep -c '^aigc: error: ' <<<"$out")" -eq 1
-  check "$what: names the problem" grep -q -- "$pattern" <<<"$out"
-}
 # Nothing but the inputs is left in $tmp: no output, temporary or directory.
 only_inputs() { # description, the names $tmp should hold
   local what=$1; shift

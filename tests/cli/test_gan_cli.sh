@@ -10,15 +10,6 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 . "$(dirname "$0")/cli_lib.sh"
 
-# A usage error: exit 2, the option named, nothing written.
-expect_usage() { # description, pattern, aigc arguments...
-  local what=$1 pattern=$2; shift 2
-  local out rc
-  out=$("$aigc" --device cpu "$@" 2>&1 >/dev/null); rc=$?
-  echo "  $out"
-  check "$what: exit 2" test $rc -eq 2
-  check "$what: names the problem" grep -q -- "$pattern" <<<"$out"
-}
 no_file() { check "$1: nothing written" test ! -e "$2"; }
 
 ckpt=$tmp/gan.safetensors
