@@ -29,9 +29,12 @@
  * FLOPs and MFU (GPT rows), in llm.c's convention: per token 6 N + 6 L C T,
  * N = every parameter but the token and position embedding tables (pure
  * lookups; the untied head is counted). MFU is of the device's bf16 peak on
- * CUDA (the spec sheet, though every kernel here runs f32), and on the CPU
- * of both peaks the bench measures (oneDNN's matmul on 2048^2, f32 and
- * bf16), labelled.
+ * CUDA (the spec sheet), and on the CPU of both peaks the bench measures
+ * (oneDNN's matmul on 2048^2, f32 and bf16), labelled.
+ *
+ * Precision: what training uses by default on each device (the CLI's
+ * --dtype auto): bf16 compute over f32 master weights on CUDA, with the
+ * peer under bf16 autocast; f32 on the CPU, both sides.
  *
  * Memory, per rank, from just before the model is created to the end of the
  * row: on the CPU the growth of the process's peak RSS, on CUDA of the
@@ -285,6 +288,8 @@ static void bp_row_init(const bp_env *env, const bp_case *bc, const ag_clip_conf
   }
   r->items = r->batch * (r->seq ? r->seq : 1) * r->world;
   bp_describe(bc, clip, r);
+  const size_t n = strlen(r->shape);
+  snprintf(r->shape + n, sizeof r->shape - n, " %s", env->cuda ? "bf16" : "f32");
 }
 
 /* Builds the step's graph, plans it, sets up data parallelism and writes
@@ -295,6 +300,7 @@ static ag_status bp_build(const bp_env *env, const bp_case *bc, const ag_clip_co
   st->p = ag_params_new(env->be, 1);
   st->g = st->p ? ag_graph_new(env->be) : NULL;
   if (!st->g) return ag_set_error(AG_ERR_OOM, "bench: out of host memory");
+  AG_TRY(ag_params_set_compute_dtype(st->p, env->cuda ? AG_BF16 : AG_F32));
   ag_tensor *loss = bc->model == BP_GPT ? bp_gpt_loss(st, &bc->gpt, r->batch)
                                         : bp_clip_loss(st, clip, r->batch, env->world);
   ag_graph_output(st->g, loss);
@@ -363,13 +369,13 @@ static ag_status bp_measure(const bp_env *env, const bp_case *bc, const ag_clip_
 static void bp_peer_args(const bp_env *env, const bp_case *bc, const ag_clip_config *c,
                          const ag_bench_pipeline *r, char *buf, size_t len) {
   const bp_optim opt = bp_optim_of(bc->model);
-  size_t n =
-      (size_t)snprintf(buf, len,
-                       "%s --device %s --threads %d --batch %lld --warmup %d --steps %d --lr %g "
-                       "--weight-decay %g --beta2 %g --clip-norm %g",
-                       bc->model == BP_GPT ? "gpt" : "clip", env->cuda ? "cuda" : "cpu",
-                       ag_cpu_threads(), (long long)r->batch, r->warmup, r->steps, (double)opt.lr,
-                       (double)opt.weight_decay, (double)opt.beta2, (double)opt.clip_norm);
+  size_t n = (size_t)snprintf(
+      buf, len,
+      "%s --device %s%s --threads %d --batch %lld --warmup %d --steps %d --lr %g "
+      "--weight-decay %g --beta2 %g --clip-norm %g",
+      bc->model == BP_GPT ? "gpt" : "clip", env->cuda ? "cuda" : "cpu", env->cuda ? " --bf16" : "",
+      ag_cpu_threads(), (long long)r->batch, r->warmup, r->steps, (double)opt.lr,
+      (double)opt.weight_decay, (double)opt.beta2, (double)opt.clip_norm);
   if (n >= len) return;
   if (bc->model == BP_GPT) {
     snprintf(buf + n, len - n, " --seq %lld --layers %lld --width %lld --heads %lld --vocab %lld",

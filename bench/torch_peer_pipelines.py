@@ -63,6 +63,8 @@ def parse_args():
     ap.add_argument("--beta2", type=float, default=0.999)
     ap.add_argument("--clip-norm", type=float, default=0.0, help="> 0: clip the gradient norm")
     ap.add_argument("--no-compile", action="store_true", help="eager even where compile exists")
+    ap.add_argument("--bf16", action="store_true",
+                    help="bf16 autocast over f32 weights, as aigc's bf16 compute dtype")
     g = ap.add_argument_group("gpt")
     g.add_argument("--seq", type=int, default=256)
     g.add_argument("--layers", type=int, default=6)
@@ -259,7 +261,9 @@ def run(torch, a):
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss_fn(*inputs).backward()
+        with torch.autocast(device_type=a.device, dtype=torch.bfloat16, enabled=a.bf16):
+            loss = loss_fn(*inputs)
+        loss.backward()
         if a.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_norm)
         opt.step()
@@ -284,6 +288,8 @@ def run(torch, a):
         peak_mb = torch.cuda.max_memory_allocated() / 2**20
     else:
         peak_mb = (peak_rss_kb()[0] - rss0) / 1024
+    if a.bf16:
+        mode += ", bf16 autocast"
     if a.device == "cpu":
         mode += f", BLAS {blas_info(torch)}"
     return {"available": True, "torch": torch.__version__, "mode": f"{mode}, {opt_name}",

@@ -2,7 +2,9 @@
  * graph and takes its weights from a parameter set under "<name>.<weight>"
  * (PyTorch's names and layouts), created on first use with PyTorch's default
  * initialisation. Activations are [batch, tokens, channels] for the
- * transformer blocks and NCHW for the convolutional ones. */
+ * transformer blocks and NCHW for the convolutional ones. Weights are f32
+ * masters used in the dtype of the activation (ag_nn_weight), so a model
+ * computes in bf16 by casting its input (ag_params_compute_dtype). */
 #ifndef AG_LAYERS_H
 #define AG_LAYERS_H
 
@@ -11,6 +13,16 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* The f32 parameter `name` as a tensor of dtype dt: the parameter itself
+ * when dt is f32, else its rounded copy (a cast in the graph, whose
+ * backward carries the gradient to the f32 master). */
+ag_tensor *ag_nn_weight(ag_graph *g, ag_params *p, const char *name, ag_dtype dt, int ndim,
+                        const int64_t *shape, ag_init init);
+/* x as dtype dt: x itself when it already is, else a cast. Models start
+ * their activations with ag_nn_cast(g, x, ag_params_compute_dtype(p)) and
+ * give f32 outputs. */
+ag_tensor *ag_nn_cast(ag_graph *g, ag_tensor *x, ag_dtype dt);
 
 /* y = act(x @ w^T + b): w [out, in], b [out] (none when !bias); act is an
  * AG_MATMUL_EPI_* epilogue. */

@@ -16,16 +16,25 @@ static ag_init fan_in_uniform(int64_t fan_in) {
   return (ag_init){AG_INIT_UNIFORM, 1.0f / sqrtf((float)fan_in)};
 }
 
+ag_tensor *ag_nn_weight(ag_graph *g, ag_params *p, const char *name, ag_dtype dt, int ndim,
+                        const int64_t *shape, ag_init init) {
+  return ag_nn_cast(g, ag_param(g, p, name, AG_F32, ndim, shape, init), dt);
+}
+
+ag_tensor *ag_nn_cast(ag_graph *g, ag_tensor *x, ag_dtype dt) {
+  return x && x->dtype != dt ? ag_cast(g, x, dt) : x;
+}
+
 ag_tensor *ag_nn_linear(ag_graph *g, ag_params *p, const char *name, ag_tensor *x, int64_t out,
                         int act, int bias) {
   char n[96];
   if (!x) return NULL;
   const int64_t in = x->shape[x->ndim - 1], ws[2] = {out, in};
   ag_tensor *w =
-      ag_param(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 2, ws, fan_in_uniform(in));
-  ag_tensor *b =
-      bias ? ag_param(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &out, fan_in_uniform(in))
-           : NULL;
+      ag_nn_weight(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 2, ws, fan_in_uniform(in));
+  ag_tensor *b = bias ? ag_nn_weight(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &out,
+                                     fan_in_uniform(in))
+                      : NULL;
   return ag_linear(g, x, w, b, act);
 }
 
@@ -33,10 +42,10 @@ ag_tensor *ag_nn_layernorm(ag_graph *g, ag_params *p, const char *name, ag_tenso
   char n[96];
   if (!x) return NULL;
   const int64_t c = x->shape[x->ndim - 1];
-  ag_tensor *w =
-      ag_param(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 1, &c, (ag_init){AG_INIT_ONES, 0});
-  ag_tensor *b =
-      ag_param(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &c, (ag_init){AG_INIT_ZEROS, 0});
+  ag_tensor *w = ag_nn_weight(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 1, &c,
+                              (ag_init){AG_INIT_ONES, 0});
+  ag_tensor *b = ag_nn_weight(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &c,
+                              (ag_init){AG_INIT_ZEROS, 0});
   return ag_layernorm(g, x, w, b, 1e-5f);
 }
 
@@ -46,8 +55,8 @@ ag_tensor *ag_nn_conv2d(ag_graph *g, ag_params *p, const char *name, ag_tensor *
   if (!x) return NULL;
   const int64_t cin = x->shape[1], ws[4] = {cout, cin, k, k};
   const ag_init init = fan_in_uniform(cin * k * k);
-  ag_tensor *w = ag_param(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 4, ws, init);
-  ag_tensor *b = ag_param(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &cout, init);
+  ag_tensor *w = ag_nn_weight(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 4, ws, init);
+  ag_tensor *b = ag_nn_weight(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &cout, init);
   const ag_conv2d_args cp = {{stride, stride}, {k / 2, k / 2}, {1, 1}, 1, 0};
   return ag_conv2d(g, x, w, b, &cp);
 }
@@ -56,10 +65,10 @@ ag_tensor *ag_nn_groupnorm(ag_graph *g, ag_params *p, const char *name, ag_tenso
   char n[96];
   if (!x) return NULL;
   const int64_t c = x->shape[1];
-  ag_tensor *w =
-      ag_param(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 1, &c, (ag_init){AG_INIT_ONES, 0});
-  ag_tensor *b =
-      ag_param(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &c, (ag_init){AG_INIT_ZEROS, 0});
+  ag_tensor *w = ag_nn_weight(g, p, sub(n, sizeof n, name, "weight"), x->dtype, 1, &c,
+                              (ag_init){AG_INIT_ONES, 0});
+  ag_tensor *b = ag_nn_weight(g, p, sub(n, sizeof n, name, "bias"), x->dtype, 1, &c,
+                              (ag_init){AG_INIT_ZEROS, 0});
   return ag_groupnorm(g, x, w, b, (ag_groupnorm_args){groups, 1e-5f});
 }
 

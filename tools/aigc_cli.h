@@ -45,6 +45,13 @@ int ag_cli_use_device(const ag_cli *cli, ag_backend **be);
 int ag_cli_check_writable_dir(const char *path);
 /* The directory of a --data value: "fashion-mnist" is Debian's copy. */
 const char *ag_cli_dataset_dir(const char *data);
+/* The compute dtype a --dtype value names (over f32 master weights, see
+ * ag_params_set_compute_dtype): "f32", "bf16", or "auto" (also NULL):
+ * bf16 on a CUDA GPU, f32 on the CPU and the emulator. Anything else is a
+ * usage error. */
+int ag_cli_compute_dtype(const ag_cli *cli, const char *name, const ag_backend *be, ag_dtype *dt);
+#define AG_CLI_DTYPE_HELP                                                                          \
+  "  --dtype auto|f32|bf16      compute dtype over f32 weights (auto: bf16 on a GPU, else f32)\n"
 
 /* A command's words, read in order by ag_cli_next and the matchers. */
 typedef struct ag_cli_args {
@@ -68,8 +75,8 @@ int ag_cli_next(ag_cli_args *a);
  * malformed. */
 void ag_cli_text(ag_cli_args *a, const char *name, const char **out);
 void ag_cli_int(ag_cli_args *a, const char *name, long long max, long long *out); /* 1..max */
-void ag_cli_float(ag_cli_args *a, const char *name, float *out); /* finite, > 0 */
-void ag_cli_flag(ag_cli_args *a, const char *name, int *out);    /* no value: sets 1 */
+void ag_cli_float(ag_cli_args *a, const char *name, float *out);                  /* finite, > 0 */
+void ag_cli_flag(ag_cli_args *a, const char *name, int *out); /* no value: sets 1 */
 
 /* For commands that take no options: 0, or a usage error for the first word. */
 int ag_cli_no_options(const ag_cli *cli, int argc, char **argv);

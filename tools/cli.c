@@ -50,7 +50,8 @@ int ag_cli_open_device(const ag_cli *cli, ag_backend **be, char *note, size_t no
 }
 
 void ag_cli_print_device(FILE *f, const ag_backend *be, const char *note) {
-  fprintf(f, "device:            %s%s%s%s\n", be->name, note[0] ? " (" : "", note, note[0] ? ")" : "");
+  fprintf(f, "device:            %s%s%s%s\n", be->name, note[0] ? " (" : "", note,
+          note[0] ? ")" : "");
 }
 
 int ag_cli_use_device(const ag_cli *cli, ag_backend **be) {
@@ -74,6 +75,18 @@ const char *ag_cli_dataset_dir(const char *data) {
   return strcmp(data, "fashion-mnist") == 0 ? AG_FASHION_MNIST_DIR : data;
 }
 
+int ag_cli_compute_dtype(const ag_cli *cli, const char *name, const ag_backend *be, ag_dtype *dt) {
+  if (!name || strcmp(name, "auto") == 0)
+    *dt = be->kind == AG_DEVICE_CUDA ? AG_BF16 : AG_F32;
+  else if (strcmp(name, "f32") == 0)
+    *dt = AG_F32;
+  else if (strcmp(name, "bf16") == 0)
+    *dt = AG_BF16;
+  else
+    return ag_cli_usage_error(cli, "--dtype '%s': auto, f32 or bf16 expected", name);
+  return AG_EXIT_OK;
+}
+
 ag_cli_args ag_cli_args_of(const ag_cli *cli, int argc, char **argv) {
   return (ag_cli_args){.cli = cli, .argc = argc, .argv = argv, .i = -1, .taken = 1};
 }
@@ -95,8 +108,7 @@ static int take_option(ag_cli_args *a, const char *name, int has_value, const ch
   if (a->taken || a->rc) return 0;
   const char *word = a->argv[a->i];
   const size_t n = strlen(name);
-  if (strncmp(word, name, n) != 0 || (word[n] != '\0' && (word[n] != '=' || !has_value)))
-    return 0;
+  if (strncmp(word, name, n) != 0 || (word[n] != '\0' && (word[n] != '=' || !has_value))) return 0;
   a->taken = 1;
   *value = NULL;
   if (!has_value) return 1;

@@ -81,13 +81,14 @@ const char ag_cmd_train_clip_options[] =
     "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT
     ")\n"
     "  --resume FILE              continue from a checkpoint of the same model\n"
-    "  --zero 0|1                 ZeRO-1: shard the optimizer state over the ranks (0)\n"
+    "  --zero 0|1                 ZeRO-1: shard the optimizer state over the ranks "
+    "(0)\n" AG_CLI_DTYPE_HELP
     "  --no-eval                  skip the test-set evaluation after training\n"
     "  --quiet                    no progress line\n"
     "  (started by mpirun -np N)  data-parallel over N ranks\n";
 
 typedef struct train_args {
-  const char *data, *out, *resume, *zero;
+  const char *data, *out, *resume, *zero, *dtype;
   long long dim, layers, text_layers, patch;
   int no_eval;
   ag_clip_train_opts opts;
@@ -102,6 +103,7 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
     ag_cli_text(&a, "--out", &t->out);
     ag_cli_text(&a, "--resume", &t->resume);
     ag_cli_text(&a, "--zero", &t->zero);
+    ag_cli_text(&a, "--dtype", &t->dtype);
     ag_cli_int(&a, "--steps", LLONG_MAX, &steps);
     ag_cli_int(&a, "--batch", INT_MAX, &batch);
     ag_cli_int(&a, "--seed", LLONG_MAX, &seed);
@@ -139,8 +141,8 @@ static ag_clip_config config_of(const train_args *t) {
 
 static void print_plan(const train_args *t, const ag_clip_config *c, const ag_mnist *train,
                        int world) {
-  printf("data:              %s (%lld train images, measured captions)\n", ag_cli_dataset_dir(t->data),
-         (long long)train->n);
+  printf("data:              %s (%lld train images, measured captions)\n",
+         ag_cli_dataset_dir(t->data), (long long)train->n);
   printf(
       "model:             ViT %lld blocks of %lld on %lldx%lld patches, text %lld blocks of "
       "%lld on %lld tokens, joint dim %lld\n",
@@ -148,10 +150,11 @@ static void print_plan(const train_args *t, const ag_clip_config *c, const ag_mn
       (long long)c->vision.patch, (long long)c->text.layers, (long long)c->text.dim,
       (long long)c->text.context, (long long)c->embed_dim);
   printf(
-      "training:          %lld updates of %lld pairs on %d rank%s%s, AdamW lr %g "
+      "training:          %lld updates of %lld pairs on %d rank%s%s, %s compute, AdamW lr %g "
       "(warm-up %lld, cosine)\n",
       (long long)t->opts.steps, (long long)t->opts.batch, world, world > 1 ? "s" : "",
-      t->opts.zero ? " (ZeRO-1)" : "", t->opts.lr, (long long)t->opts.warmup);
+      t->opts.zero ? " (ZeRO-1)" : "", ag_dtype_name(t->opts.dtype), t->opts.lr,
+      (long long)t->opts.warmup);
   fflush(stdout);
 }
 
@@ -194,6 +197,7 @@ int ag_cmd_train_clip(const ag_cli *cli, int argc, char **argv) {
   int rc = parse_train(cli, argc, argv, &t);
   const ag_clip_config c = config_of(&t);
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
+  if (rc == AG_EXIT_OK) rc = ag_cli_compute_dtype(cli, t.dtype, be, &t.opts.dtype);
   if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(t.out);
   if (rc == AG_EXIT_OK && ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK)
     rc = AG_EXIT_RUNTIME;

@@ -53,12 +53,13 @@ const char ag_cmd_train_gpt_options[] =
     ")\n"
     "  --resume FILE              continue that checkpoint's run (weights, optimizer, step);\n"
     "                             model options not given are taken from it\n"
-    "  --zero 0|1                 ZeRO-1: shard the optimizer state over the ranks (0)\n"
+    "  --zero 0|1                 ZeRO-1: shard the optimizer state over the ranks "
+    "(0)\n" AG_CLI_DTYPE_HELP
     "  --quiet                    no progress line\n"
     "run under `mpirun -np N` to train data-parallel over N ranks.\n";
 
 typedef struct train_args {
-  const char *text, *out, *resume, *zero;
+  const char *text, *out, *resume, *zero, *dtype;
   long long seq, layers, width, heads; /* 0: not given */
   ag_gpt_train_opts opts;
 } train_args;
@@ -72,6 +73,7 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
     ag_cli_text(&a, "--out", &t->out);
     ag_cli_text(&a, "--resume", &t->resume);
     ag_cli_text(&a, "--zero", &t->zero);
+    ag_cli_text(&a, "--dtype", &t->dtype);
     ag_cli_int(&a, "--steps", INT_MAX, &steps);
     ag_cli_int(&a, "--batch", INT_MAX, &batch);
     ag_cli_int(&a, "--seq", INT_MAX, &t->seq);
@@ -122,10 +124,10 @@ static void print_plan(const train_args *t, const ag_gpt_config *c, size_t bytes
          (long long)c->layers, (long long)c->width, (long long)c->heads, (long long)c->context,
          (long long)c->vocab);
   printf(
-      "training:          %lld updates of %lld windows on %d rank%s%s, AdamW lr %g "
+      "training:          %lld updates of %lld windows on %d rank%s%s, %s compute, AdamW lr %g "
       "(warm-up %lld, cosine to %g)%s%s\n",
       (long long)o->steps, (long long)o->batch, world, world == 1 ? "" : "s",
-      o->zero ? " (ZeRO-1)" : "", o->lr, (long long)o->warmup, o->min_lr,
+      o->zero ? " (ZeRO-1)" : "", ag_dtype_name(o->dtype), o->lr, (long long)o->warmup, o->min_lr,
       t->resume ? ", resuming " : "", t->resume ? t->resume : "");
   fflush(stdout);
 }
@@ -174,6 +176,7 @@ int ag_cmd_train_gpt(const ag_cli *cli, int argc, char **argv) {
   if (rc == AG_EXIT_OK) rc = read_text(t.text, &text, &n);
   if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(t.out);
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
+  if (rc == AG_EXIT_OK) rc = ag_cli_compute_dtype(cli, t.dtype, be, &t.opts.dtype);
   if (rc == AG_EXIT_OK && ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK)
     rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK) rc = train_on(comm, &t, &c, text, n);
@@ -192,10 +195,10 @@ const char ag_cmd_sample_gpt_options[] =
     "  --max-new N                bytes per sample (what the context leaves, at most 200)\n"
     "  --seed N                   seed of the draws (1)\n"
     "  --no-cache                 re-evaluate the whole sequence per byte instead of the\n"
-    "                             KV cache: slower, the same output\n";
+    "                             KV cache: slower, the same output\n" AG_CLI_DTYPE_HELP;
 
 typedef struct sample_args {
-  const char *checkpoint, *prompt;
+  const char *checkpoint, *prompt, *dtype;
   long long max_new; /* 0: not given */
   ag_gpt_sample_opts opts;
 } sample_args;
@@ -213,6 +216,7 @@ static int parse_sample(const ag_cli *cli, int argc, char **argv, sample_args *s
     ag_cli_int(&a, "--max-new", INT_MAX, &s->max_new);
     ag_cli_int(&a, "--seed", LLONG_MAX, &seed);
     ag_cli_flag(&a, "--no-cache", &no_cache);
+    ag_cli_text(&a, "--dtype", &s->dtype);
   }
   if (a.rc) return a.rc;
   if (!s->prompt) return ag_cli_usage_error(cli, "--prompt TEXT is required");
@@ -271,9 +275,12 @@ int ag_cmd_sample_gpt(const ag_cli *cli, int argc, char **argv) {
   ag_params *p = NULL;
   ag_gpt_config c;
   int64_t steps = 0;
+  ag_dtype dt = AG_F32;
   int rc = parse_sample(cli, argc, argv, &s);
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
-  if (rc == AG_EXIT_OK && ag_gpt_load(s.checkpoint, be, &p, &c, &steps) != AG_OK)
+  if (rc == AG_EXIT_OK) rc = ag_cli_compute_dtype(cli, s.dtype, be, &dt);
+  if (rc == AG_EXIT_OK && (ag_gpt_load(s.checkpoint, be, &p, &c, &steps) != AG_OK ||
+                           ag_params_set_compute_dtype(p, dt) != AG_OK))
     rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK) {
     printf("checkpoint:        %s (gpt, %lld layers, %lld wide, context %lld, %lld updates)\n",

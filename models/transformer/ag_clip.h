@@ -141,6 +141,7 @@ typedef struct ag_clip_train_opts {
   float lr, weight_decay;
   uint64_t seed;      /* initial weights, shuffling and the training captions */
   int zero;           /* ZeRO-1 optimizer sharding (ag_dp.h) */
+  ag_dtype dtype;     /* compute: AG_F32 (the default) or AG_BF16 over f32 master weights */
   const char *resume; /* NULL, or a checkpoint to continue from */
   const char *out;    /* NULL, or the checkpoint to write at the end */
   int progress;       /* rank 0 shows a progress line on stderr */

@@ -4,9 +4,10 @@
  *                                   learned positions wpe [context, C]
  *   pre-norm causal blocks "blocks.<i>" (ag_nn_transformer_block), final
  *   layernorm "ln_f", and an untied dense head "head" [vocab, C] + bias
- * (the trunk is ag_transformer_logits). Weights and compute are f32 on
- * every device: the shared layers create each weight in the dtype of its
- * input, so bf16 compute over f32 master weights needs them to cast first.
+ * (the trunk is ag_transformer_logits). Weights are f32; the graphs
+ * compute in the parameters' compute dtype (ag_params_set_compute_dtype:
+ * bf16 over f32 master weights, as training on a GPU does) and give f32
+ * logits.
  * Besides the graph: checkpoints (model kind "gpt" and the config in the
  * metadata), training over a text file (gpt_train.c, data-parallel through
  * runtime/dist), full and incremental evaluation with a KV cache
@@ -78,6 +79,7 @@ typedef struct ag_gpt_train_opts {
   int64_t warmup;     /* linear LR warm-up steps */
   uint64_t seed;      /* the initial weights and the training windows */
   int zero;           /* 1: ZeRO-1 optimizer sharding (ag_dp_opts.zero) */
+  ag_dtype dtype;     /* compute: AG_F32 (the default) or AG_BF16 over f32 master weights */
   const char *out;    /* checkpoint written at the end; NULL: none */
   const char *resume; /* checkpoint to continue from; NULL: a fresh start */
   int progress;       /* rank 0 shows a progress line on stderr */

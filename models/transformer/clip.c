@@ -56,17 +56,19 @@ static ag_tensor *l2_normalise(ag_graph *g, ag_tensor *x) {
 ag_tensor *ag_clip_image_embed(ag_graph *g, ag_params *p, const ag_clip_config *c,
                                ag_tensor *images) {
   ag_tensor *f = ag_vit_forward(g, p, "visual", &c->vision, images);
-  return l2_normalise(g, ag_nn_linear(g, p, "visual_proj", f, c->embed_dim, 0, 0));
+  ag_tensor *e = ag_nn_linear(g, p, "visual_proj", f, c->embed_dim, 0, 0);
+  return l2_normalise(g, ag_nn_cast(g, e, AG_F32));
 }
 
-/* Token embeddings plus learned positions: [N, T] ids -> [N, T, dim]. */
+/* Token embeddings plus learned positions: [N, T] ids -> [N, T, dim], in
+ * the compute dtype (the tables are looked up in f32). */
 static ag_tensor *embed_tokens(ag_graph *g, ag_params *p, const ag_clip_text_config *t,
                                ag_tensor *ids) {
   const ag_init init = {AG_INIT_NORMAL, 0.02f};
   const int64_t es[2] = {t->vocab, t->dim}, ps[2] = {t->context, t->dim};
   ag_tensor *table = ag_param(g, p, "text.token_embedding", AG_F32, 2, es, init);
   ag_tensor *pos = ag_param(g, p, "text.pos", AG_F32, 2, ps, init);
-  return ag_add(g, ag_embedding(g, table, ids), pos);
+  return ag_nn_cast(g, ag_add(g, ag_embedding(g, table, ids), pos), ag_params_compute_dtype(p));
 }
 
 ag_tensor *ag_clip_text_embed(ag_graph *g, ag_params *p, const ag_clip_config *c, ag_tensor *ids,
@@ -86,10 +88,11 @@ ag_tensor *ag_clip_text_embed(ag_graph *g, ag_params *p, const ag_clip_config *c
     h = ag_nn_transformer_block(g, p, name, h, (int)t->heads, 1);
   }
   h = ag_nn_layernorm(g, p, "text.ln_final", h);
-  if (tokens) *tokens = h;
+  if (tokens) *tokens = ag_nn_cast(g, h, AG_F32);
   const int64_t rows[2] = {ids->shape[0] * t->context, t->dim};
   ag_tensor *pooled = ag_gather(g, ag_reshape(g, h, 2, rows), eot_rows, 0);
-  return l2_normalise(g, ag_nn_linear(g, p, "text_proj", pooled, c->embed_dim, 0, 0));
+  ag_tensor *e = ag_nn_linear(g, p, "text_proj", pooled, c->embed_dim, 0, 0);
+  return l2_normalise(g, ag_nn_cast(g, e, AG_F32));
 }
 
 /* "logit_scale" [1], created at ln(1/0.07) (no ag_init kind gives a

@@ -212,6 +212,7 @@ static ag_status save(trainer *t) {
 
 static ag_status run(trainer *t, const ag_mnist *train, ag_clip_train_result *res) {
   ag_safetensors *st = NULL;
+  AG_TRY(ag_params_set_compute_dtype(t->p, t->o->dtype));
   if (t->o->resume && !(st = ag_st_open(t->o->resume))) return AG_ERR_IO;
   ag_status s = open_data(t, train);
   if (s == AG_OK) s = open_model(t, st);

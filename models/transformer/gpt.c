@@ -40,13 +40,14 @@ static ag_tensor *embedding_table(ag_graph *g, ag_params *p, const char *name, i
   return ag_param(g, p, name, AG_F32, 2, shape, (ag_init){AG_INIT_NORMAL, 0.02f});
 }
 
-/* wte[ids] + wpe[positions]: [B, T, C] from ids [B, T] and positions [T]. */
+/* wte[ids] + wpe[positions]: [B, T, C] from ids [B, T] and positions [T],
+ * in the compute dtype (the tables are looked up in f32). */
 static ag_tensor *embed(ag_graph *g, ag_params *p, const ag_gpt_config *c, ag_tensor *ids,
                         ag_tensor *positions) {
   ag_tensor *tok = ag_embedding(g, embedding_table(g, p, "wte.weight", c->vocab, c->width), ids);
   ag_tensor *pos =
       ag_embedding(g, embedding_table(g, p, "wpe.weight", c->context, c->width), positions);
-  return ag_add(g, tok, pos);
+  return ag_nn_cast(g, ag_add(g, tok, pos), ag_params_compute_dtype(p));
 }
 
 /* Positions 0..len-1, computed in the graph. */
@@ -68,7 +69,8 @@ static int too_long(ag_graph *g, const ag_gpt_config *c, const ag_tensor *ids) {
 ag_tensor *ag_gpt_logits(ag_graph *g, ag_params *p, const ag_gpt_config *c, ag_tensor *ids) {
   if (!ids || too_long(g, c, ids)) return NULL;
   const ag_transformer_config tc = {c->layers, c->heads, c->vocab, 1};
-  return ag_transformer_logits(g, p, &tc, embed(g, p, c, ids, first_positions(g, ids->shape[1])));
+  ag_tensor *h = embed(g, p, c, ids, first_positions(g, ids->shape[1]));
+  return ag_nn_cast(g, ag_transformer_logits(g, p, &tc, h), AG_F32);
 }
 
 ag_tensor *ag_gpt_logits_kv(ag_graph *g, ag_params *p, const ag_gpt_config *c, ag_tensor *ids,
@@ -82,7 +84,7 @@ ag_tensor *ag_gpt_logits_kv(ag_graph *g, ag_params *p, const ag_gpt_config *c, a
   }
   const int64_t flat[2] = {ids->shape[0] * ids->shape[1], c->width};
   h = ag_reshape(g, ag_nn_layernorm(g, p, "ln_f", h), 2, flat);
-  return ag_nn_linear(g, p, "head", h, c->vocab, AG_MATMUL_EPI_NONE, 1);
+  return ag_nn_cast(g, ag_nn_linear(g, p, "head", h, c->vocab, AG_MATMUL_EPI_NONE, 1), AG_F32);
 }
 
 /* Parameters are created by building a throwaway one-token graph. */

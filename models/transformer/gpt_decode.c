@@ -151,11 +151,14 @@ static ag_status build_step(ag_gpt_decoder *d, ag_params *p) {
   return plan(pl->g, "decode", &pl->s);
 }
 
-static ag_status alloc_caches(ag_gpt_decoder *d, ag_backend *be) {
+/* The caches hold keys and values in the compute dtype of the weights. */
+static ag_status alloc_caches(ag_gpt_decoder *d, const ag_params *p) {
   const int64_t shape[4] = {d->batch, d->c.heads, d->slots, d->c.width / d->c.heads};
+  ag_backend *be = ag_params_backend(p);
+  const ag_dtype dt = ag_params_compute_dtype(p);
   for (int64_t l = 0; l < d->c.layers; l++) {
-    d->cache[l].k = ag_tensor_new(be, AG_F32, 4, shape);
-    d->cache[l].v = ag_tensor_new(be, AG_F32, 4, shape);
+    d->cache[l].k = ag_tensor_new(be, dt, 4, shape);
+    d->cache[l].v = ag_tensor_new(be, dt, 4, shape);
     if (!d->cache[l].k || !d->cache[l].v) return AG_ERR_OOM;
   }
   return AG_OK;
@@ -186,7 +189,7 @@ ag_status ag_gpt_decoder_new(ag_params *p, const ag_gpt_config *c, int64_t batch
   ag_status st = d->cache && d->kv && d->host
                      ? AG_OK
                      : ag_set_error(AG_ERR_OOM, "gpt decoder: out of host memory");
-  if (st == AG_OK) st = alloc_caches(d, ag_params_backend(p));
+  if (st == AG_OK) st = alloc_caches(d, p);
   if (st == AG_OK) st = build_prefill(d, p);
   if (st == AG_OK) st = build_step(d, p);
   if (st != AG_OK) {

@@ -198,7 +198,8 @@ static ag_status check_request(ag_comm *comm, const ag_gpt_config *c, const ag_g
 
 static ag_status run(trainer *t, ag_comm *comm) {
   ag_safetensors *st = NULL;
-  ag_status s = ag_gpt_init(t->p, t->c);
+  ag_status s = ag_params_set_compute_dtype(t->p, t->o->dtype);
+  if (s == AG_OK) s = ag_gpt_init(t->p, t->c);
   if (s == AG_OK && t->o->resume) s = resume_weights(t, &st);
   if (s == AG_OK) s = build_graph(t);
   if (s == AG_OK) s = open_dp(t, comm);

@@ -33,8 +33,10 @@ static ag_tensor *embed_patches(ag_graph *g, ag_params *p, const char *prefix,
   char n[96];
   const int64_t k = c->patch, ws[4] = {c->dim, c->channels, k, k};
   const ag_init init = {AG_INIT_UNIFORM, 1.0f / sqrtf((float)(c->channels * k * k))};
-  ag_tensor *w = ag_param(g, p, sub(n, sizeof n, prefix, "patch.weight"), AG_F32, 4, ws, init);
-  ag_tensor *b = ag_param(g, p, sub(n, sizeof n, prefix, "patch.bias"), AG_F32, 1, &c->dim, init);
+  const char *wn = sub(n, sizeof n, prefix, "patch.weight");
+  ag_tensor *w = ag_nn_weight(g, p, wn, x->dtype, 4, ws, init);
+  ag_tensor *b =
+      ag_nn_weight(g, p, sub(n, sizeof n, prefix, "patch.bias"), x->dtype, 1, &c->dim, init);
   const ag_conv2d_args args = {{k, k}, {0, 0}, {1, 1}, 1, 0};
   ag_tensor *y = ag_conv2d(g, x, w, b, &args);
   const int64_t flat[3] = {x->shape[0], c->dim, ag_vit_tokens(c) - 1};
@@ -50,10 +52,11 @@ static ag_tensor *add_class_and_positions(ag_graph *g, ag_params *p, const char 
   const ag_init init = {AG_INIT_NORMAL, 0.02f};
   const int64_t cs[3] = {1, 1, c->dim}, ps[3] = {1, ag_vit_tokens(c), c->dim};
   const int64_t bs[3] = {patches->shape[0], 1, c->dim};
-  ag_tensor *cls = ag_param(g, p, sub(n, sizeof n, prefix, "cls"), AG_F32, 3, cs, init);
-  ag_tensor *pos = ag_param(g, p, sub(n, sizeof n, prefix, "pos"), AG_F32, 3, ps, init);
+  const ag_dtype dt = patches->dtype;
+  ag_tensor *cls = ag_nn_weight(g, p, sub(n, sizeof n, prefix, "cls"), dt, 3, cs, init);
+  ag_tensor *pos = ag_nn_weight(g, p, sub(n, sizeof n, prefix, "pos"), dt, 3, ps, init);
   /* concat takes equal batch dims: broadcast the token over the batch first */
-  ag_tensor *cls_rows = ag_add(g, ag_full(g, AG_F32, 3, bs, 0.0f), cls);
+  ag_tensor *cls_rows = ag_add(g, ag_full(g, dt, 3, bs, 0.0f), cls);
   return ag_add(g, ag_concat(g, cls_rows, patches, 1), pos);
 }
 
@@ -66,6 +69,7 @@ ag_tensor *ag_vit_forward(ag_graph *g, ag_params *p, const char *prefix, const a
       x->shape[3] != c->width)
     return ag_graph_set_error(g, AG_ERR_INVALID, "vit: images are not [N, C, H, W] of the config"),
            NULL;
+  x = ag_nn_cast(g, x, ag_params_compute_dtype(p));
   ag_tensor *h = add_class_and_positions(g, p, prefix, c, embed_patches(g, p, prefix, c, x));
   for (int64_t l = 0; l < c->layers; l++) {
     snprintf(n, sizeof n, "%s.blocks.%lld", prefix, (long long)l);

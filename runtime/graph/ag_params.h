@@ -34,6 +34,16 @@ ag_params *ag_params_new(ag_backend *be, uint64_t seed);
 void ag_params_free(ag_params *p);
 ag_backend *ag_params_backend(const ag_params *p);
 
+/* Mixed precision. The dtype graphs over these parameters compute in: f32
+ * (the default), bf16 or f16. The parameters themselves, their optimizer
+ * state and their checkpoints stay f32 (the master weights): models cast
+ * their input activations to this dtype and the shared layers cast each
+ * weight to the dtype of the activation it meets (ag_nn_weight), so the
+ * rounded copy is made in the graph every step and its gradient flows back
+ * to the f32 master through the cast, as PyTorch's autocast does. */
+ag_status ag_params_set_compute_dtype(ag_params *p, ag_dtype dt);
+ag_dtype ag_params_compute_dtype(const ag_params *p);
+
 /* The parameter `name`, created and initialised on first use. Asking again
  * with another dtype or shape is an error naming both. */
 ag_tensor *ag_params_get(ag_params *p, const char *name, ag_dtype dt, int ndim,

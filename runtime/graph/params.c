@@ -13,6 +13,7 @@ typedef struct ag_param_entry {
 struct ag_params {
   ag_backend *be;
   uint64_t seed;
+  ag_dtype compute; /* what graphs over these weights compute in (ag_params.h) */
   ag_param_entry *items;
   int n, cap;
 };
@@ -25,6 +26,7 @@ ag_params *ag_params_new(ag_backend *be, uint64_t seed) {
   }
   p->be = be;
   p->seed = seed;
+  p->compute = AG_F32;
   return p;
 }
 
@@ -36,6 +38,15 @@ void ag_params_free(ag_params *p) {
 }
 
 ag_backend *ag_params_backend(const ag_params *p) { return p->be; }
+ag_dtype ag_params_compute_dtype(const ag_params *p) { return p->compute; }
+
+ag_status ag_params_set_compute_dtype(ag_params *p, ag_dtype dt) {
+  if (dt != AG_F32 && dt != AG_BF16 && dt != AG_F16)
+    return ag_set_error(AG_ERR_INVALID, "params: compute dtype %s is not f32, bf16 or f16",
+                        ag_dtype_name(dt));
+  p->compute = dt;
+  return AG_OK;
+}
 int ag_params_count(const ag_params *p) { return p->n; }
 const char *ag_params_name(const ag_params *p, int i) { return p->items[i].name; }
 ag_tensor *ag_params_tensor(const ag_params *p, int i) { return p->items[i].t; }

@@ -373,6 +373,29 @@ TEST(ClipTrain, LossFallsInAShortRun) {
   ag_params_free(r.p);
 }
 
+// Mixed precision: bf16 compute over f32 master weights (the GPU default)
+// learns as f32 does from the same weights and batches; the embeddings for
+// other pipelines stay f32 and unit length.
+TEST(ClipTrain, Bf16OverF32MasterWeightsLearnsLikeF32) {
+  Data d(4096);
+  const ag_clip_config c = tiny_config();
+  ag_clip_train_opts o = short_opts(100);
+  TrainRun f32 = train(c, o, d.raw);
+  o.dtype = AG_BF16;
+  TrainRun bf16 = train(c, o, d.raw);
+  ASSERT_EQ(f32.st, AG_OK) << ag_last_error();
+  ASSERT_EQ(bf16.st, AG_OK) << ag_last_error();
+  std::printf("last loss after 100 updates: f32 %.4f, bf16 %.4f\n", f32.res.last_loss,
+              bf16.res.last_loss);
+  EXPECT_LT(bf16.res.last_loss, 0.8 * std::log(64.0));
+  EXPECT_NEAR(bf16.res.last_loss, f32.res.last_loss, 0.15);
+  EXPECT_NE(bf16.res.last_loss, f32.res.last_loss);
+  for (int i = 0; i < ag_params_count(bf16.p); i++)
+    EXPECT_EQ(ag_params_tensor(bf16.p, i)->dtype, AG_F32) << ag_params_name(bf16.p, i);
+  ag_params_free(f32.p);
+  ag_params_free(bf16.p);
+}
+
 TEST(ClipEncodeText, ShapesNormsAndIndependence) {
   const ag_clip_config c = tiny_config();
   ag_params *p = ag_params_new(ag_backend_cpu(), 3);

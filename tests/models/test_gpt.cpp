@@ -169,6 +169,52 @@ TEST(GptDecode, PrefillAndStepsMatchFullEvaluation) {
   ag_params_free(p);
 }
 
+// bf16 compute over the same f32 weights: the KV cache holds bf16 keys and
+// values, and the decode steps still follow a full bf16 evaluation. Both
+// round their activations to bf16 (8 bits of mantissa) at different points
+// of different reduction orders, so they agree to bf16 rounding of the
+// logits' scale, not to f32's; and both stay near the f32 logits.
+TEST(GptDecode, Bf16CacheFollowsFullBf16Evaluation) {
+  const ag_gpt_config c = small_config();
+  ag_params *p = random_model(c, 3);
+  const int64_t batch = 2, prompt = 5, total = 12;
+  const std::vector<int32_t> seq = ids_of("Mixed precisionDecoding ok");  // 2 x 12 (+2) ids
+  std::vector<int32_t> prompts(batch * prompt);
+  for (int64_t b = 0; b < batch; b++)
+    std::copy(seq.begin() + b * total, seq.begin() + b * total + prompt,
+              prompts.begin() + b * prompt);
+  const std::vector<float> f32 = full_logits(p, c, seq, batch, total, c.context);
+  ASSERT_EQ(ag_params_set_compute_dtype(p, AG_BF16), AG_OK) << ag_last_error();
+  const std::vector<float> bf16 = full_logits(p, c, seq, batch, total, c.context);
+  float scale = 0;
+  for (float v : f32) scale = std::fmax(scale, std::fabs(v));
+  ASSERT_GT(scale, 0.0f);
+  const float to_f32 = max_diff(bf16.data(), f32.data(), f32.size());
+  EXPECT_LE(to_f32, 0.05f * scale);
+  EXPECT_GT(to_f32, 0.0f);  // it did compute in bf16
+
+  ag_gpt_decoder *d = nullptr;
+  ASSERT_EQ(ag_gpt_decoder_new(p, &c, batch, prompt, total, &d), AG_OK) << ag_last_error();
+  std::vector<float> pre(batch * prompt * c.vocab), step(batch * c.vocab);
+  ASSERT_EQ(ag_gpt_decoder_prefill(d, prompts.data(), pre.data()), AG_OK) << ag_last_error();
+  float worst = 0;
+  for (int64_t b = 0; b < batch; b++)
+    worst = std::fmax(worst, max_diff(pre.data() + b * prompt * c.vocab,
+                                      bf16.data() + b * total * c.vocab, prompt * c.vocab));
+  for (int64_t pos = prompt; pos < total; pos++) {
+    const int32_t tokens[batch] = {seq[pos], seq[total + pos]};
+    ASSERT_EQ(ag_gpt_decoder_step(d, tokens, step.data()), AG_OK) << ag_last_error();
+    for (int64_t b = 0; b < batch; b++)
+      worst = std::fmax(worst, max_diff(step.data() + b * c.vocab,
+                                        bf16.data() + (b * total + pos) * c.vocab, c.vocab));
+  }
+  std::printf("bf16: full vs f32 %.3g, decode vs full bf16 %.3g (logit scale %.3g)\n", to_f32,
+              worst, scale);
+  EXPECT_LE(worst, 0.05f * scale);
+  ag_gpt_decoder_free(d);
+  ag_params_free(p);
+}
+
 std::vector<int32_t> sample(ag_params *p, const ag_gpt_config &c, const std::string &prompt,
                             ag_gpt_sample_opts o, double *seconds = nullptr) {
   std::vector<int32_t> out(o.n * o.max_new);
@@ -319,6 +365,33 @@ TEST(GptTrain, LossFalls) {
   ag_params_free(r.p);
 }
 
+// Mixed precision: bf16 compute over f32 master weights learns as f32 does
+// (the same windows and initial weights), and the weights stay f32.
+TEST(GptTrain, Bf16OverF32MasterWeightsLearnsLikeF32) {
+  const std::string text = some_text();
+  ag_gpt_train_opts o = train_opts(60);
+  const TrainRun f32 = train(train_config(), o, text);
+  o.dtype = AG_BF16;
+  const TrainRun bf16 = train(train_config(), o, text);
+  ASSERT_EQ(f32.st, AG_OK) << ag_last_error();
+  ASSERT_EQ(bf16.st, AG_OK) << ag_last_error();
+  double last32 = 0, last16 = 0;
+  for (int i = 55; i < 60; i++) {
+    last32 += f32.losses[i] / 5;
+    last16 += bf16.losses[i] / 5;
+  }
+  std::printf("loss: step 0 f32 %.4f bf16 %.4f; steps 55..59 f32 %.4f bf16 %.4f\n", f32.losses[0],
+              bf16.losses[0], last32, last16);
+  EXPECT_NE(f32.losses[0], bf16.losses[0]);  // bf16 really rounds
+  EXPECT_NEAR(bf16.losses[0], f32.losses[0], 0.02);
+  EXPECT_LT(last16, unigram_entropy(text) - 0.5);
+  EXPECT_NEAR(last16, last32, 0.1);
+  for (int i = 0; i < ag_params_count(bf16.p); i++)
+    EXPECT_EQ(ag_params_tensor(bf16.p, i)->dtype, AG_F32) << ag_params_name(bf16.p, i);
+  ag_params_free(f32.p);
+  ag_params_free(bf16.p);
+}
+
 std::vector<float> values(const ag_tensor *t) {
   std::vector<float> v(ag_tensor_numel(t));
   EXPECT_EQ(ag_tensor_read(t, v.data(), v.size() * 4), AG_OK);
@@ -459,9 +532,10 @@ struct StepGrads {
 };
 
 StepGrads first_step(ag_backend *be, const ag_gpt_config &c, const std::vector<int32_t> &ids,
-                     const std::vector<int32_t> &targets) {
+                     const std::vector<int32_t> &targets, ag_dtype compute = AG_F32) {
   StepGrads out;
   ag_params *p = ag_params_new(be, 8);
+  EXPECT_EQ(ag_params_set_compute_dtype(p, compute), AG_OK) << ag_last_error();
   EXPECT_EQ(ag_gpt_init(p, &c), AG_OK) << ag_last_error();
   ag_graph *g = ag_graph_new(be);
   const int64_t shape[2] = {2, (int64_t)ids.size() / 2}, n = (int64_t)targets.size();
@@ -486,37 +560,68 @@ StepGrads first_step(ag_backend *be, const ag_gpt_config &c, const std::vector<i
   return out;
 }
 
-TEST(GptEmu, TrainingStepMatchesTheCpu) {
-  ag_gpt_config c = small_config();
-  c.context = 8;
-  c.layers = 1;
-  c.width = 64;
-  c.heads = 2;
-  const std::string text = "the cat sat on th";  // two windows of 8 + 1
+struct StepCase {
+  ag_gpt_config c;
   std::vector<int32_t> ids, targets;
+};
+
+StepCase step_case() {
+  StepCase k{small_config(), {}, {}};
+  k.c.context = 8;
+  k.c.layers = 1;
+  k.c.width = 64;
+  k.c.heads = 2;
+  const std::string text = "the cat sat on th";  // two windows of 8 + 1
   for (int w = 0; w < 2; w++)
     for (int i = 0; i < 8; i++) {
-      ids.push_back((unsigned char)text[w * 8 + i]);
-      targets.push_back((unsigned char)text[w * 8 + i + 1]);
+      k.ids.push_back((unsigned char)text[w * 8 + i]);
+      k.targets.push_back((unsigned char)text[w * 8 + i + 1]);
     }
+  return k;
+}
+
+// The largest gradient of all: tolerances scale with it, because the key
+// bias's gradient is zero but for rounding (a shift of every key leaves the
+// softmax as is), so its own scale would measure noise against noise.
+float grad_scale(const StepGrads &s) {
+  float scale = 0;
+  for (const auto &gr : s.grads)
+    for (float v : gr) scale = std::fmax(scale, std::fabs(v));
+  return scale;
+}
+
+void expect_same_step(const StepGrads &a, const StepGrads &b, float rel) {
+  ASSERT_EQ(a.grads.size(), b.grads.size());
+  ASSERT_FALSE(a.grads.empty());
+  EXPECT_NEAR(a.loss, b.loss, rel * std::fabs(a.loss));
+  const float scale = grad_scale(a);
+  ASSERT_GT(scale, 0.0f);
+  for (size_t t = 0; t < a.grads.size(); t++)
+    EXPECT_LE(max_diff(a.grads[t].data(), b.grads[t].data(), a.grads[t].size()), rel * scale)
+        << "gradient " << t;
+}
+
+TEST(GptEmu, TrainingStepMatchesTheCpu) {
+  const StepCase k = step_case();
   ag_backend *emu = ag_backend_emu();
   ASSERT_NE(emu, nullptr) << ag_last_error();
-  const StepGrads cpu = first_step(ag_backend_cpu(), c, ids, targets);
-  const StepGrads gpu = first_step(emu, c, ids, targets);
-  ASSERT_EQ(cpu.grads.size(), gpu.grads.size());
-  ASSERT_FALSE(cpu.grads.empty());
-  EXPECT_NEAR(cpu.loss, gpu.loss, 1e-5f * std::fabs(cpu.loss));
-  // Tolerances scale with the largest gradient of all: the key bias's is
-  // zero but for rounding (a shift of every key leaves the softmax as is),
-  // so its own scale would measure noise against noise.
-  float scale = 0;
-  for (const auto &gr : cpu.grads)
-    for (float v : gr) scale = std::fmax(scale, std::fabs(v));
-  ASSERT_GT(scale, 0.0f);
-  for (size_t t = 0; t < cpu.grads.size(); t++)
-    EXPECT_LE(max_diff(cpu.grads[t].data(), gpu.grads[t].data(), cpu.grads[t].size()),
-              1e-5f * scale)
-        << "gradient " << t;
+  expect_same_step(first_step(ag_backend_cpu(), k.c, k.ids, k.targets),
+                   first_step(emu, k.c, k.ids, k.targets), 1e-5f);
+}
+
+// The bf16 step (the GPU's default) on the emulated CUDA kernels against the
+// CPU's bf16 kernels, to bf16 rounding, and both near the f32 step: the
+// gradients reach the f32 masters through the casts.
+TEST(GptEmu, Bf16TrainingStepMatchesTheCpu) {
+  const StepCase k = step_case();
+  ag_backend *emu = ag_backend_emu();
+  ASSERT_NE(emu, nullptr) << ag_last_error();
+  const StepGrads f32 = first_step(ag_backend_cpu(), k.c, k.ids, k.targets);
+  const StepGrads cpu = first_step(ag_backend_cpu(), k.c, k.ids, k.targets, AG_BF16);
+  const StepGrads gpu = first_step(emu, k.c, k.ids, k.targets, AG_BF16);
+  EXPECT_NE(cpu.loss, f32.loss);
+  expect_same_step(cpu, gpu, 3e-2f);
+  expect_same_step(f32, cpu, 5e-2f);
 }
 #endif
 
