@@ -77,6 +77,8 @@ expect_error "unwritable destination" "does not exist" \
 out=$("$aigc" --device cpu train gpt --text "$text" --zero 2 2>&1); rc=$?
 check "a bad --zero exits 2" test $rc -eq 2
 check "a bad --zero is named" grep -q -- "--zero '2'" <<<"$out"
+expect_usage "unknown compute dtype" "--dtype 'f16': auto, f32 or bf16" \
+  train gpt --text "$text" --dtype f16 --out "$tmp/g.safetensors"
 check "no checkpoint after the failures" test -z "$(ls "$tmp" | grep safetensors)"
 
 head -c 4000 "$text" >"$tmp/short-text"
