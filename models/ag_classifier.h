@@ -76,6 +76,21 @@ ag_status ag_classifier_train(ag_backend *be, const ag_classifier_config *c,
 ag_status ag_classifier_evaluate(ag_params *p, const ag_classifier_config *c, const ag_mnist *ds,
                                  int64_t batch, int64_t *correct);
 
+/* What ag_classifier_train_and_save did. */
+typedef struct ag_classifier_run {
+  int64_t params, correct, images; /* test images classified correctly, of `images` */
+  double accuracy;                 /* correct / images */
+  double train_seconds, eval_seconds;
+} ag_classifier_run;
+
+/* The whole job of `aigc train classifier`: trains on `train`, measures the
+ * accuracy on `test`, and saves the checkpoint at `path` with the step, the
+ * accuracy and `dataset` (its name, for the metadata). */
+ag_status ag_classifier_train_and_save(ag_backend *be, const ag_classifier_config *c,
+                                       const ag_classifier_train_opts *o, const ag_mnist *train,
+                                       const ag_mnist *test, const char *dataset, const char *path,
+                                       ag_classifier_run *run);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,10 +1,12 @@
 /* Training and evaluating the classifier: one graph per batch shape, planned
  * once and run for every batch. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ag_classifier.h"
+#include "runtime/core/ag_info.h"
 #include "runtime/data/ag_loader.h"
 #include "runtime/train/ag_progress.h"
 #include "runtime/train/ag_train.h"
@@ -62,8 +64,8 @@ static ag_status find_fields(const ag_dataset *ds, data_fields *f) {
   f->image = ag_dataset_find_field(ds, "image");
   f->label = ag_dataset_find_field(ds, "label");
   if (f->image < 0 || f->label < 0)
-    return ag_set_error(AG_ERR_INVALID, "classifier: dataset '%s' has no 'image' and 'label' fields",
-                        ds->name);
+    return ag_set_error(AG_ERR_INVALID,
+                        "classifier: dataset '%s' has no 'image' and 'label' fields", ds->name);
   return AG_OK;
 }
 
@@ -232,5 +234,29 @@ ag_status ag_classifier_evaluate(ag_params *p, const ag_classifier_config *c, co
   ag_loader_close(loader);
   ag_dataset_free(data);
   free(logits);
+  return st;
+}
+
+ag_status ag_classifier_train_and_save(ag_backend *be, const ag_classifier_config *c,
+                                       const ag_classifier_train_opts *o, const ag_mnist *train,
+                                       const ag_mnist *test, const char *dataset, const char *path,
+                                       ag_classifier_run *run) {
+  *run = (ag_classifier_run){.images = test->n};
+  ag_params *p = NULL;
+  const double t0 = ag_now_seconds();
+  ag_status st = ag_classifier_train(be, c, o, train, &p);
+  const double t1 = ag_now_seconds();
+  if (st == AG_OK) st = ag_classifier_evaluate(p, c, test, o->eval_batch, &run->correct);
+  run->train_seconds = t1 - t0;
+  run->eval_seconds = ag_now_seconds() - t1;
+  run->accuracy = test->n ? (double)run->correct / (double)test->n : 0;
+  if (st == AG_OK) {
+    run->params = ag_params_numel(p);
+    ag_classifier_meta meta = {.step = o->epochs * (train->n / o->batch),
+                               .test_accuracy = run->accuracy};
+    snprintf(meta.dataset, sizeof meta.dataset, "%s", dataset);
+    st = ag_classifier_save(path, p, c, &meta);
+  }
+  ag_params_free(p);
   return st;
 }

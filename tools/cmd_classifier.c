@@ -34,7 +34,8 @@ const char ag_cmd_train_classifier_options[] =
     "  --batch N                  images per step (128)\n"
     "  --lr X                     peak AdamW learning rate (0.002)\n"
     "  --seed N                   seed of the initial weights and the shuffling (1)\n"
-    "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT ")\n"
+    "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT
+    ")\n"
     "  --quiet                    no progress line or periodic log\n";
 
 typedef struct train_args {
@@ -75,26 +76,18 @@ static int train_test_save(ag_backend *be, const train_args *t) {
   printf("training:          %d epochs, batch %lld, AdamW lr %g (warm-up %lld, cosine)\n",
          t->opts.epochs, (long long)t->opts.batch, t->opts.lr, (long long)t->opts.warmup);
   fflush(stdout);
-  ag_params *p = NULL;
-  double t0 = ag_now_seconds(), accuracy = 0;
-  int rc = ag_classifier_train(be, &c, &t->opts, &train, &p) == AG_OK ? AG_EXIT_OK
-                                                                        : AG_EXIT_RUNTIME;
-  if (rc == AG_EXIT_OK) {
-    printf("trained:           %lld parameters in %.1f s\n", (long long)ag_params_numel(p),
-           ag_now_seconds() - t0);
-    rc = report_accuracy(p, &c, &test, t->opts.eval_batch, &accuracy);
+  ag_classifier_run r;
+  const ag_status st =
+      ag_classifier_train_and_save(be, &c, &t->opts, &train, &test, t->data, t->out, &r);
+  if (st == AG_OK) {
+    printf("trained:           %lld parameters in %.1f s\n", (long long)r.params, r.train_seconds);
+    printf("test accuracy:     %.2f%% (%lld/%lld) in %.1f s\n", 100.0 * r.accuracy,
+           (long long)r.correct, (long long)r.images, r.eval_seconds);
+    printf("saved:             %s\n", t->out);
   }
-  if (rc == AG_EXIT_OK) {
-    ag_classifier_meta meta = {.step = t->opts.epochs * (train.n / t->opts.batch),
-                               .test_accuracy = accuracy};
-    snprintf(meta.dataset, sizeof meta.dataset, "%s", t->data);
-    rc = ag_classifier_save(t->out, p, &c, &meta) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
-    if (rc == AG_EXIT_OK) printf("saved:             %s\n", t->out);
-  }
-  ag_params_free(p);
   ag_mnist_free(&train);
   ag_mnist_free(&test);
-  return rc;
+  return st == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
 }
 
 int ag_cmd_train_classifier(const ag_cli *cli, int argc, char **argv) {

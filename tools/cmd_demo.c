@@ -48,7 +48,8 @@ enum {
 };
 
 const char ag_cmd_demo_options[] =
-    "  --out DIR                  the report's directory (" DEFAULT_OUT ")\n"
+    "  --out DIR                  the report's directory (" DEFAULT_OUT
+    ")\n"
     "  --data fashion-mnist|DIR   Debian's Fashion-MNIST (default) or a dir of its IDX files\n"
     "  --text FILE                the text GPT trains on (" DEFAULT_TEXT ")\n";
 
@@ -65,11 +66,20 @@ typedef struct demo {
 static void html_text(FILE *f, const char *s) {
   for (; *s; s++) {
     switch (*s) {
-    case '<': fputs("&lt;", f); break;
-    case '>': fputs("&gt;", f); break;
-    case '&': fputs("&amp;", f); break;
-    case '"': fputs("&quot;", f); break;
-    default: fputc(*s, f);
+      case '<':
+        fputs("&lt;", f);
+        break;
+      case '>':
+        fputs("&gt;", f);
+        break;
+      case '&':
+        fputs("&amp;", f);
+        break;
+      case '"':
+        fputs("&quot;", f);
+        break;
+      default:
+        fputc(*s, f);
     }
   }
 }
@@ -220,9 +230,11 @@ enum { N_QUERIES = sizeof queries / sizeof queries[0] };
 
 static ag_status clip_gallery(demo *d, clip_run *r) {
   const int64_t n = r->test.n < GALLERY ? r->test.n : GALLERY, dim = r->c.embed_dim;
-  float *img = malloc(sizeof *img * (size_t)(n * dim)), *txt = malloc(sizeof *txt * (size_t)(N_QUERIES * dim));
+  float *img = malloc(sizeof *img * (size_t)(n * dim)),
+        *txt = malloc(sizeof *txt * (size_t)(N_QUERIES * dim));
   ag_clip_text_out tq = {0};
-  ag_status st = img && txt ? embed_images(r, n, img) : ag_set_error(AG_ERR_OOM, "demo: out of host memory");
+  ag_status st =
+      img && txt ? embed_images(r, n, img) : ag_set_error(AG_ERR_OOM, "demo: out of host memory");
   if (st == AG_OK) st = ag_clip_encode_text(r->p, &r->c, queries, N_QUERIES, 0, &tq);
   if (st == AG_OK) st = ag_tensor_read(tq.embeddings, txt, sizeof *txt * (size_t)(N_QUERIES * dim));
   fprintf(d->html, "<h3>Retrieval: the %lld test images nearest to a caption</h3>\n", (long long)n);
@@ -235,7 +247,8 @@ static ag_status clip_gallery(demo *d, clip_run *r) {
     snprintf(path, sizeof path, "%s/%s", d->out, file);
     st = write_strip(r, best, path);
     printf("    \"%s\": %s", queries[q], ag_fashion_mnist_class_name(r->test.labels[best[0]]));
-    for (int k = 1; k < SHOWN; k++) printf(", %s", ag_fashion_mnist_class_name(r->test.labels[best[k]]));
+    for (int k = 1; k < SHOWN; k++)
+      printf(", %s", ag_fashion_mnist_class_name(r->test.labels[best[k]]));
     printf("\n");
     fputs("<p>&ldquo;", d->html);
     html_text(d->html, queries[q]);
@@ -248,10 +261,11 @@ static ag_status clip_gallery(demo *d, clip_run *r) {
 }
 
 static void clip_report(demo *d, const ag_clip_train_result *tr, const ag_clip_eval_result *e) {
-  printf("  zero-shot test accuracy %.2f%%; recall@1/@5 image->text %.1f%%/%.1f%%, "
-         "text->image %.1f%%/%.1f%% (chunks of %lld)\n",
-         100 * e->zero_shot, 100 * e->i2t_r1, 100 * e->i2t_r5, 100 * e->t2i_r1, 100 * e->t2i_r5,
-         (long long)e->chunk);
+  printf(
+      "  zero-shot test accuracy %.2f%%; recall@1/@5 image->text %.1f%%/%.1f%%, "
+      "text->image %.1f%%/%.1f%% (chunks of %lld)\n",
+      100 * e->zero_shot, 100 * e->i2t_r1, 100 * e->i2t_r5, 100 * e->t2i_r1, 100 * e->t2i_r5,
+      (long long)e->chunk);
   fprintf(d->html,
           "<p>%lld updates of %d image-caption pairs in %.0f s (final loss %.3f, logit scale "
           "%.2f). Zero-shot test accuracy <b>%.2f%%</b> over %lld images; retrieval within "
@@ -367,8 +381,8 @@ static int demo_gpt(demo *d) {
             (long long)c.layers, (long long)c.width, (long long)c.context, GPT_STEPS,
             (long long)o.batch);
     html_text(d->html, d->text);
-    fprintf(d->html, "</code> (%zu bytes) in %.0f s: loss %.3f &rarr; %.3f nats per byte.\n", n,
-            s, losses[0], losses[GPT_STEPS - 1]);
+    fprintf(d->html, "</code> (%zu bytes) in %.0f s: loss %.3f &rarr; %.3f nats per byte.\n", n, s,
+            losses[0], losses[GPT_STEPS - 1]);
     st = gpt_samples(d, p, &c);
   }
   ag_params_free(p);
@@ -388,11 +402,21 @@ typedef struct gen_plan {
 
 static gen_plan gen_plan_for(const ag_backend *be) {
   if (be->kind == AG_DEVICE_CUDA)
-    return (gen_plan){.classifier_epochs = 5, .unet_base = 32, .ddpm_steps = 4000,
-                      .ddpm_batch = 128, .gan_steps = 3000, .gan_batch = 64, .n = 1000,
+    return (gen_plan){.classifier_epochs = 5,
+                      .unet_base = 32,
+                      .ddpm_steps = 4000,
+                      .ddpm_batch = 128,
+                      .gan_steps = 3000,
+                      .gan_batch = 64,
+                      .n = 1000,
                       .sweep_n = 256};
-  return (gen_plan){.classifier_epochs = 3, .unet_base = 16, .ddpm_steps = 800,
-                    .ddpm_batch = 64, .gan_steps = 1000, .gan_batch = 64, .n = 128,
+  return (gen_plan){.classifier_epochs = 3,
+                    .unet_base = 16,
+                    .ddpm_steps = 800,
+                    .ddpm_batch = 64,
+                    .gan_steps = 1000,
+                    .gan_batch = 64,
+                    .n = 128,
                     .sweep_n = 32};
 }
 
@@ -411,22 +435,13 @@ static ag_status train_feature_classifier(demo *d, const ag_mnist *train, const 
   const ag_classifier_config c = ag_classifier_default_config();
   ag_classifier_train_opts o = ag_classifier_default_train_opts();
   o.epochs = r->plan.classifier_epochs;
-  ag_params *p = NULL;
-  int64_t correct = 0;
-  const double t0 = ag_now_seconds();
-  ag_status st = ag_classifier_train(d->be, &c, &o, train, &p);
-  if (st == AG_OK) st = ag_classifier_evaluate(p, &c, test, o.eval_batch, &correct);
-  r->classifier_seconds = ag_now_seconds() - t0;
-  r->classifier_accuracy = (double)correct / (double)test->n;
-  ag_classifier_meta meta = {.step = o.epochs * (train->n / o.batch),
-                             .test_accuracy = r->classifier_accuracy};
-  snprintf(meta.dataset, sizeof meta.dataset, "%s", d->data);
-  if (st == AG_OK) st = ag_classifier_save(r->classifier, p, &c, &meta);
-  if (st == AG_OK)
-    printf("  classifier: %d epochs in %.0f s, test accuracy %.2f%%\n", o.epochs,
-           r->classifier_seconds, 100 * r->classifier_accuracy);
-  ag_params_free(p);
-  return st;
+  ag_classifier_run run;
+  AG_TRY(ag_classifier_train_and_save(d->be, &c, &o, train, test, d->data, r->classifier, &run));
+  r->classifier_seconds = run.train_seconds + run.eval_seconds;
+  r->classifier_accuracy = run.accuracy;
+  printf("  classifier: %d epochs in %.0f s, test accuracy %.2f%%\n", o.epochs,
+         r->classifier_seconds, 100 * r->classifier_accuracy);
+  return AG_OK;
 }
 
 static ag_status train_diffusion(demo *d, const ag_mnist *train, gen_run *r) {
@@ -476,12 +491,13 @@ static void generators_report(demo *d, const gen_run *r) {
           "trained for %d epochs in %.0f s (%.2f%% test accuracy). The full report, with the "
           "sampler sweep and the throughput, is <a href=\"compare/index.html\">compare/"
           "index.html</a>.\n",
-          (long long)r->plan.unet_base, (long long)r->dr.steps_done,
-          (long long)r->plan.ddpm_batch, r->dr.seconds, (long long)r->gr.steps_done,
-          (long long)r->plan.gan_batch, r->gr.seconds, r->plan.classifier_epochs,
-          r->classifier_seconds, 100 * r->classifier_accuracy);
-  fputs("<table><tr><th>source<th>images<th>FID<th>KID&times;10<sup>3</sup><th>precision"
-        "<th>recall<th>classes<th>images/s\n", d->html);
+          (long long)r->plan.unet_base, (long long)r->dr.steps_done, (long long)r->plan.ddpm_batch,
+          r->dr.seconds, (long long)r->gr.steps_done, (long long)r->plan.gan_batch, r->gr.seconds,
+          r->plan.classifier_epochs, r->classifier_seconds, 100 * r->classifier_accuracy);
+  fputs(
+      "<table><tr><th>source<th>images<th>FID<th>KID&times;10<sup>3</sup><th>precision"
+      "<th>recall<th>classes<th>images/s\n",
+      d->html);
   for (int i = 0; i < r->cmp.n_rows; i++) {
     const ag_report_row *w = &r->cmp.rows[i];
     fprintf(d->html, "<tr><td>%s<td>%lld<td>%.2f<td>%.2f<td>%.3f<td>%.3f<td>%lld/%lld<td>", w->name,
