@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ddpm_internal.h"
 
@@ -153,90 +152,32 @@ static ag_status meta_of(const ag_ddpm_config *c, const ag_ddpm_train_record *r,
     return ag_set_error(AG_ERR_OOM, "ddpm: out of host memory");
   snprintf(m->seconds, sizeof m->seconds, "%.3f", r->seconds);
   snprintf(m->peak, sizeof m->peak, "%lld", (long long)r->peak_bytes);
-  const char *k[n_meta] = {"aigc.model",       "aigc.config",     "ddpm.train_seconds",
-                           "ddpm.peak_bytes",  "ddpm.device",     "ddpm.dataset"};
+  const char *k[n_meta] = {"aigc.model",      "aigc.config", "ddpm.train_seconds",
+                           "ddpm.peak_bytes", "ddpm.device", "ddpm.dataset"};
   const char *v[n_meta] = {AG_DDPM_KIND, m->config, m->seconds, m->peak, r->device, r->dataset};
   memcpy(m->keys, k, sizeof k);
   memcpy(m->values, v, sizeof v);
   return AG_OK;
 }
 
-/* Host copies of every tensor of an opened file, in its order. */
-typedef struct file_tensors {
-  int n;
-  ag_tensor **t;
-} file_tensors;
-
-static void file_tensors_free(file_tensors *f) {
-  for (int i = 0; f->t && i < f->n; i++) ag_tensor_free(f->t[i]);
-  free(f->t);
-}
-
-static ag_status read_all(const ag_safetensors *st, file_tensors *f) {
-  f->n = ag_st_count(st);
-  if (!(f->t = calloc((size_t)f->n, sizeof *f->t)))
-    return ag_set_error(AG_ERR_OOM, "ddpm: out of host memory");
-  for (int i = 0; i < f->n; i++) {
-    ag_st_tensor_info info;
-    AG_TRY(ag_st_info(st, i, &info));
-    if (!(f->t[i] = ag_tensor_new(ag_backend_cpu(), info.dtype, info.ndim, info.shape)))
-      return ag_set_error(AG_ERR_OOM, "ddpm: out of host memory");
-    AG_TRY(ag_st_load_into(st, info.name, f->t[i]));
-  }
-  return AG_OK;
-}
-
-/* `path` from the file ag_dp wrote (its tensors and metadata) plus the
- * averages, written atomically. */
-static ag_status add_averages(const char *dp_file, const char *path, ag_params *p,
-                              ag_tensor *const *ema) {
-  ag_safetensors *st = ag_st_open(dp_file);
-  if (!st) return AG_ERR_IO;
-  file_tensors f = {0};
-  const int np = ag_params_count(p), nm = ag_st_metadata_count(st);
-  const int n = ag_st_count(st) + np;
-  const char **names = calloc((size_t)n, sizeof *names), **mk = calloc((size_t)nm + 1, sizeof *mk),
-             **mv = calloc((size_t)nm + 1, sizeof *mv);
-  const ag_tensor **tensors = calloc((size_t)n, sizeof *tensors);
-  char(*ema_names)[160] = calloc((size_t)np, sizeof *ema_names);
-  ag_status s = names && mk && mv && tensors && ema_names
-                    ? read_all(st, &f)
-                    : ag_set_error(AG_ERR_OOM, "ddpm: out of host memory");
-  for (int i = 0; s == AG_OK && i < f.n; i++) names[i] = ag_st_name(st, i), tensors[i] = f.t[i];
-  for (int i = 0; s == AG_OK && i < np; i++) {
-    names[f.n + i] = ag_ddpm_ema_name(ema_names[i], sizeof ema_names[i], ag_params_name(p, i));
-    tensors[f.n + i] = ema[i];
-  }
-  for (int i = 0; s == AG_OK && i < nm; i++)
-    mk[i] = ag_st_metadata_key(st, i), mv[i] = ag_st_metadata(st, mk[i]);
-  if (s == AG_OK) s = ag_st_save(path, names, tensors, n, mk, mv, nm);
-  file_tensors_free(&f);
-  free(names), free(mk), free(mv), free(tensors), free(ema_names);
-  ag_st_close(st);
-  return s;
-}
-
-ag_status ag_ddpm_save(ag_dp *dp, ag_comm *comm, const char *path, const ag_ddpm_config *c,
-                       ag_params *p, ag_tensor *const *ema, const ag_ddpm_train_record *r) {
+ag_status ag_ddpm_save(ag_dp *dp, const char *path, const ag_ddpm_config *c, ag_params *p,
+                       ag_tensor *const *ema, const ag_ddpm_train_record *r) {
   meta m = {0};
-  char dp_file[4096];
-  /* ag_dp writes the weights and the optimizer state (gathered under
-   * ZeRO-1); rank 0 then adds the averages and renames into place. */
-  snprintf(dp_file, sizeof dp_file, "%s.dp.%ld", path, (long)getpid());
-  ag_status s = meta_of(c, r, &m);
-  if (s == AG_OK) s = ag_dp_save(dp, dp_file, m.keys, m.values, n_meta);
+  const int np = ag_params_count(p);
+  const char **names = calloc((size_t)np, sizeof *names);
+  char(*buf)[160] = calloc((size_t)np, sizeof *buf);
+  ag_status s =
+      names && buf ? meta_of(c, r, &m) : ag_set_error(AG_ERR_OOM, "ddpm: out of host memory");
+  for (int i = 0; s == AG_OK && i < np; i++)
+    names[i] = ag_ddpm_ema_name(buf[i], sizeof buf[i], ag_params_name(p, i));
+  /* ag_dp writes the weights, the optimizer state (gathered under ZeRO-1)
+   * and the averages in one file, renamed into place. */
+  const ag_dp_extra averages = {np, names, (const ag_tensor *const *)ema};
+  if (s == AG_OK) s = ag_dp_save_with(dp, path, m.keys, m.values, n_meta, &averages);
   free(m.config);
-  int code = (int)s;
-  char msg[1024] = "";
-  if (s == AG_OK && ag_comm_rank(comm) == 0) {
-    code = (int)add_averages(dp_file, path, p, ema);
-    if (code != AG_OK) snprintf(msg, sizeof msg, "%s", ag_last_error());
-  }
-  if (ag_comm_rank(comm) == 0) unlink(dp_file);
-  if (s != AG_OK) return s;
-  AG_TRY(ag_comm_broadcast_host(comm, &code, sizeof code, 0));
-  AG_TRY(ag_comm_broadcast_host(comm, msg, sizeof msg, 0));
-  return code == AG_OK ? AG_OK : ag_set_error((ag_status)code, "%s", msg);
+  free(names);
+  free(buf);
+  return s;
 }
 
 /* ---- loading a model to sample from --------------------------------------- */
@@ -268,8 +209,7 @@ static void info_of(ag_ddpm *m, const ag_ddpm_train_record *r, int64_t steps) {
   snprintf(i->dataset, sizeof i->dataset, "%s", r->dataset);
 }
 
-static ag_status load_into(const char *path, const ag_safetensors *st, ag_backend *be,
-                           ag_ddpm *m) {
+static ag_status load_into(const char *path, const ag_safetensors *st, ag_backend *be, ag_ddpm *m) {
   AG_TRY(ag_ddpm_read_config(path, st, &m->c));
   if (!(m->p = ag_params_new(be, 0))) return ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
   AG_TRY(ag_unet_init(m->p, &m->c.unet));
@@ -304,8 +244,8 @@ ag_status ag_ddpm_new(const ag_ddpm_config *c, ag_backend *be, uint64_t seed, ag
   if (!m) return ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
   m->c = *c;
   m->p = ag_params_new(be, seed);
-  ag_status s = m->p ? ag_unet_init(m->p, &m->c.unet)
-                     : ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
+  ag_status s =
+      m->p ? ag_unet_init(m->p, &m->c.unet) : ag_set_error(AG_ERR_OOM, "ddpm: out of memory");
   if (s != AG_OK) {
     ag_ddpm_free(m);
     return s;

@@ -39,7 +39,7 @@ const char *ag_ddpm_ema_name(char *buf, size_t len, const char *name);
 /* Writes the checkpoint of ag_ddpm.h: ag_dp's parameters and optimizer
  * state, the averages ema[i] of p's parameter i, the config and the record.
  * Collective; rank 0 writes, atomically, and every rank returns its status. */
-ag_status ag_ddpm_save(ag_dp *dp, ag_comm *comm, const char *path, const ag_ddpm_config *c,
-                       ag_params *p, ag_tensor *const *ema, const ag_ddpm_train_record *r);
+ag_status ag_ddpm_save(ag_dp *dp, const char *path, const ag_ddpm_config *c, ag_params *p,
+                       ag_tensor *const *ema, const ag_ddpm_train_record *r);
 
 #endif

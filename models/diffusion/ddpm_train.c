@@ -320,7 +320,7 @@ static ag_status finish(trainer *t, ag_ddpm_train_result *res) {
                                   .peak_bytes = res->peak_bytes,
                                   .device = t->device,
                                   .dataset = t->o->dataset ? t->o->dataset : ""};
-  return ag_ddpm_save(t->dp, t->comm, t->o->out, t->c, t->p, t->averages, &r);
+  return ag_ddpm_save(t->dp, t->o->out, t->c, t->p, t->averages, &r);
 }
 
 static ag_status run(trainer *t, const ag_mnist *train, ag_ddpm_train_result *res) {

@@ -66,6 +66,17 @@ int ag_dp_world(const ag_dp *dp);
  * "optim.steps", atomically, from rank 0. Collective. */
 ag_status ag_dp_save(ag_dp *dp, const char *path, const char *const *keys,
                      const char *const *values, int n_meta);
+/* Tensors a checkpoint carries besides the parameters and the optimizer
+ * state (an average of the weights, an occupancy grid), under their own
+ * names; rank 0's are written. */
+typedef struct ag_dp_extra {
+  int n;
+  const char *const *names;
+  const ag_tensor *const *tensors;
+} ag_dp_extra;
+/* ag_dp_save with the extra tensors in the same file (extra may be NULL). */
+ag_status ag_dp_save_with(ag_dp *dp, const char *path, const char *const *keys,
+                          const char *const *values, int n_meta, const ag_dp_extra *extra);
 /* Restores the optimizer state and step count from an opened checkpoint
  * whose parameters the caller has loaded into `p` already (ag_params_load
  * skips the "optim/" tensors); shapes that do not match are an error naming

@@ -548,11 +548,12 @@ static ag_status collect_state(ag_dp *dp, dp_state *s) {
 
 /* Rank 0 writes; every rank learns whether it worked. */
 static ag_status write_checkpoint(ag_dp *dp, const char *path, const dp_state *s,
-                                  const char *const *keys, const char *const *values, int n_meta) {
+                                  const char *const *keys, const char *const *values, int n_meta,
+                                  const ag_dp_extra *extra) {
   ag_status st = AG_OK;
   char msg[1024] = "";
   if (dp->rank == 0) {
-    const int n = dp->n + s->n;
+    const int n_extra = extra ? extra->n : 0, n = dp->n + s->n + n_extra;
     const char **names = calloc((size_t)n, sizeof *names);
     const ag_tensor **tensors = calloc((size_t)n, sizeof *tensors);
     const char **mk = calloc((size_t)n_meta + 2, sizeof *mk);
@@ -570,6 +571,10 @@ static ag_status write_checkpoint(ag_dp *dp, const char *path, const dp_state *s
       names[dp->n + i] = s->names[i];
       tensors[dp->n + i] = s->tensors[i];
     }
+    for (int i = 0; st == AG_OK && i < n_extra; i++) {
+      names[dp->n + s->n + i] = extra->names[i];
+      tensors[dp->n + s->n + i] = extra->tensors[i];
+    }
     for (int i = 0; st == AG_OK && i < n_meta; i++) mk[i] = keys[i], mv[i] = values[i];
     if (st == AG_OK) {
       mk[n_meta] = "optim.steps", mv[n_meta] = steps;
@@ -585,13 +590,18 @@ static ag_status write_checkpoint(ag_dp *dp, const char *path, const dp_state *s
   return code == AG_OK ? AG_OK : ag_set_error((ag_status)code, "%s", msg);
 }
 
-ag_status ag_dp_save(ag_dp *dp, const char *path, const char *const *keys,
-                     const char *const *values, int n_meta) {
+ag_status ag_dp_save_with(ag_dp *dp, const char *path, const char *const *keys,
+                          const char *const *values, int n_meta, const ag_dp_extra *extra) {
   dp_state s = {0};
   ag_status st = collect_state(dp, &s);
-  if (st == AG_OK) st = write_checkpoint(dp, path, &s, keys, values, n_meta);
+  if (st == AG_OK) st = write_checkpoint(dp, path, &s, keys, values, n_meta, extra);
   state_free(&s);
   return st;
+}
+
+ag_status ag_dp_save(ag_dp *dp, const char *path, const char *const *keys,
+                     const char *const *values, int n_meta) {
+  return ag_dp_save_with(dp, path, keys, values, n_meta, NULL);
 }
 
 /* Every state tensor is present, shaped like its parameter. */
