@@ -49,6 +49,8 @@ static const ag_cli_command commands[] = {
      "sample images from a saved GAN generator"},
     {"compare", NULL, ag_cmd_compare, ag_cmd_compare_options,
      "diffusion vs GAN: quality metrics and cost, in an HTML report"},
+    {"make-scene", NULL, ag_cmd_make_scene, ag_cmd_make_scene_options,
+     "render a procedural NeRF scene (NeRF-synthetic layout) with a reference ray tracer"},
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 

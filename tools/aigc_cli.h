@@ -113,4 +113,7 @@ extern const char ag_cmd_sample_gan_options[];
 int ag_cmd_compare(const ag_cli *cli, int argc, char **argv);
 extern const char ag_cmd_compare_options[];
 
+int ag_cmd_make_scene(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_make_scene_options[];
+
 #endif
