@@ -37,6 +37,9 @@ struct InputSpec {
   float lo = -2.0f, hi = 2.0f;  // uniform range; integers are drawn from [lo, hi)
   bool strided_view = false;    // pass a sliced, permuted view with this shape
   bool differentiable = true;   // take its gradient in backward checks
+  // Values the case fixes instead of drawing them (numel(shape) of them), for
+  // inputs that must agree with each other, such as packed ray ranges.
+  std::vector<float> values = {};
 };
 
 struct OpCase {

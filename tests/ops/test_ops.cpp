@@ -179,11 +179,16 @@ uint32_t case_seed(const OpCase &c, const char *use) {
   return h;
 }
 
-// Random values for every input; integer inputs hold whole numbers.
+// Random values for every input the case does not fix; integer inputs hold
+// whole numbers.
 Values random_inputs(const OpCase &c, uint32_t seed) {
   Values v;
   std::mt19937 rng(seed);
   for (const auto &s : c.inputs) {
+    if (!s.values.empty()) {
+      v.push_back(s.values);
+      continue;
+    }
     std::vector<float> x((size_t)numel(s.shape));
     std::uniform_real_distribution<float> dist(s.lo, s.hi);
     for (auto &e : x) e = is_float(s.dtype == kTestDtype ? AG_F32 : s.dtype) ? dist(rng)
