@@ -17,7 +17,7 @@
 
 typedef struct ag_cli_command {
   const char *verb;
-  const char *model;   /* NULL for commands without a model */
+  const char *model; /* NULL for commands without a model */
   ag_cli_handler run;
   const char *options; /* one line each; NULL when it takes none */
   const char *summary; /* one line */
@@ -51,6 +51,12 @@ static const ag_cli_command commands[] = {
      "diffusion vs GAN: quality metrics and cost, in an HTML report"},
     {"make-scene", NULL, ag_cmd_make_scene, ag_cmd_make_scene_options,
      "render a procedural NeRF scene (NeRF-synthetic layout) with a reference ray tracer"},
+    {"train", "nerf", ag_cmd_train_nerf, ag_cmd_train_nerf_options,
+     "train an Instant-NGP-style NeRF on a scene's views"},
+    {"eval", "nerf", ag_cmd_eval_nerf, ag_cmd_eval_nerf_options,
+     "PSNR and SSIM of a NeRF on a scene's test views"},
+    {"render", NULL, ag_cmd_render, ag_cmd_render_options,
+     "render NeRF frames (camera file or orbit), resumable, split over ranks"},
 };
 enum { n_commands = sizeof commands / sizeof commands[0] };
 

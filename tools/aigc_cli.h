@@ -115,5 +115,11 @@ extern const char ag_cmd_compare_options[];
 
 int ag_cmd_make_scene(const ag_cli *cli, int argc, char **argv);
 extern const char ag_cmd_make_scene_options[];
+int ag_cmd_train_nerf(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_train_nerf_options[];
+int ag_cmd_eval_nerf(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_eval_nerf_options[];
+int ag_cmd_render(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_render_options[];
 
 #endif

@@ -48,7 +48,8 @@ typedef struct ag_progress {
 void ag_progress_begin(ag_progress *p, const char *label, int64_t total_steps, const char *unit,
                        FILE *f);
 /* `step` is the count of steps done (1 .. total), `items` those this step
- * processed (images, tokens), `loss` this step's loss. */
+ * processed (images, tokens), `loss` this step's loss (NaN: a job without one,
+ * and the line shows none). */
 void ag_progress_update(ag_progress *p, int64_t step, int64_t items, float loss);
 /* Writes the final state if it was not yet written and ends the line. */
 void ag_progress_end(ag_progress *p);

@@ -65,7 +65,8 @@ static void write_line(ag_progress *p) {
     format_rate(p->item_rate, rate, sizeof rate);
     k += snprintf(line + k, sizeof line - (size_t)k, "  %s %s/s", rate, p->unit);
   }
-  k += snprintf(line + k, sizeof line - (size_t)k, "  loss %.4f", (double)p->loss);
+  if (!isnan(p->loss)) /* a job without a loss (rendering) passes NaN */
+    k += snprintf(line + k, sizeof line - (size_t)k, "  loss %.4f", (double)p->loss);
   if (p->total > 0 && p->step_rate > 0.0) {
     double left = (double)(p->total - p->step) / p->step_rate;
     snprintf(line + k, sizeof line - (size_t)k, "  eta %s",

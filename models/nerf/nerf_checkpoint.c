@@ -1,0 +1,123 @@
+/* NeRF checkpoints (see ag_nerf.h): the weights, the occupancy densities
+ * (state beside the parameters: the renderer's bitfield is rebuilt from
+ * them) and the config as JSON metadata. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "nerf_internal.h"
+
+#define OCCUPANCY_NAME AG_ST_STATE_PREFIX "occupancy/density"
+
+/* The config as JSON (malloc'ed), NULL when out of memory. */
+static char *config_json(const ag_nerf_config *c) {
+  cJSON *j = cJSON_CreateObject();
+  if (!j) return NULL;
+  cJSON_AddNumberToObject(j, "bound", c->bound);
+  cJSON_AddNumberToObject(j, "levels", (double)c->grid.levels);
+  cJSON_AddNumberToObject(j, "features", (double)c->grid.features);
+  cJSON_AddNumberToObject(j, "log2_table", (double)c->grid.log2_table);
+  cJSON_AddNumberToObject(j, "base_res", c->grid.base_res);
+  cJSON_AddNumberToObject(j, "per_level_scale", c->grid.per_level_scale);
+  cJSON_AddNumberToObject(j, "hidden", (double)c->hidden);
+  cJSON_AddNumberToObject(j, "geo_features", (double)c->geo_features);
+  cJSON_AddNumberToObject(j, "occ_res", (double)c->occ_res);
+  cJSON_AddNumberToObject(j, "diagonal_steps", (double)c->diagonal_steps);
+  cJSON_AddNumberToObject(j, "max_ray_samples", (double)c->max_ray_samples);
+  char *text = cJSON_PrintUnformatted(j);
+  cJSON_Delete(j);
+  return text;
+}
+
+/* A number field; NaN when missing. */
+static double number(const cJSON *j, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static ag_status parse_config(const char *path, const char *text, ag_nerf_config *c) {
+  cJSON *j = text ? cJSON_Parse(text) : NULL;
+  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable nerf config", path);
+  const double f[11] = {
+      number(j, "bound"),          number(j, "levels"),         number(j, "features"),
+      number(j, "log2_table"),     number(j, "base_res"),       number(j, "per_level_scale"),
+      number(j, "hidden"),         number(j, "geo_features"),   number(j, "occ_res"),
+      number(j, "diagonal_steps"), number(j, "max_ray_samples")};
+  cJSON_Delete(j);
+  for (int i = 0; i < 11; i++)
+    if (!isfinite(f[i]))
+      return ag_set_error(AG_ERR_IO, "%s: nerf config '%s' is incomplete", path, text);
+  *c = (ag_nerf_config){.bound = (float)f[0],
+                        .grid = {.levels = (int64_t)f[1],
+                                 .features = (int64_t)f[2],
+                                 .log2_table = (int64_t)f[3],
+                                 .base_res = (float)f[4],
+                                 .per_level_scale = (float)f[5]},
+                        .hidden = (int64_t)f[6],
+                        .geo_features = (int64_t)f[7],
+                        .occ_res = (int64_t)f[8],
+                        .diagonal_steps = (int64_t)f[9],
+                        .max_ray_samples = (int64_t)f[10]};
+  if (ag_nerf_check_config(c) == AG_OK) return AG_OK;
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", ag_last_error());
+  return ag_set_error(AG_ERR_IO, "%s: %s", path, msg);
+}
+
+ag_status ag_nerf_save(const ag_nerf_model *m, const char *path) {
+  const int n = ag_params_count(m->p) + 1;
+  const char **names = calloc((size_t)n, sizeof *names);
+  const ag_tensor **tensors = calloc((size_t)n, sizeof *tensors);
+  char *config = config_json(&m->c);
+  ag_status st =
+      names && tensors && config ? AG_OK : ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  for (int i = 0; st == AG_OK && i < n - 1; i++)
+    names[i] = ag_params_name(m->p, i), tensors[i] = ag_params_tensor(m->p, i);
+  if (st == AG_OK) {
+    names[n - 1] = OCCUPANCY_NAME, tensors[n - 1] = m->occ.density;
+    const char *keys[2] = {"aigc.model", "aigc.config"}, *values[2] = {AG_NERF_KIND, config};
+    st = ag_st_save(path, names, tensors, n, keys, values, 2);
+  }
+  free(names), free(tensors), free(config);
+  return st;
+}
+
+static ag_status check_kind(const ag_safetensors *st, const char *path) {
+  const char *kind = ag_st_metadata(st, "aigc.model");
+  if (kind && strcmp(kind, AG_NERF_KIND) == 0) return AG_OK;
+  if (!kind)
+    return ag_set_error(AG_ERR_INVALID,
+                        "%s is not an aigc checkpoint (no aigc.model metadata), not a nerf one",
+                        path);
+  return ag_set_error(AG_ERR_INVALID, "%s is a '%s' checkpoint, not a nerf checkpoint", path, kind);
+}
+
+static ag_status load_from(const char *path, const ag_safetensors *st, ag_backend *be,
+                           ag_nerf_model *m) {
+  AG_TRY(check_kind(st, path));
+  AG_TRY(parse_config(path, ag_st_metadata(st, "aigc.config"), &m->c));
+  if (!(m->p = ag_params_new(be, 0))) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  AG_TRY(ag_nerf_init(m->p, &m->c));
+  AG_TRY(ag_params_load(m->p, st));
+  AG_TRY(ag_nerf_occupancy_new(m->p, &m->c, 4096, &m->occ));
+  if (ag_st_find(st, OCCUPANCY_NAME) < 0)
+    return ag_set_error(AG_ERR_INVALID, "%s has no occupancy grid '%s'", path, OCCUPANCY_NAME);
+  AG_TRY(ag_st_load_into(st, OCCUPANCY_NAME, m->occ.density));
+  return ag_eager_occ_bitfield(m->occ.density, m->occ.bitfield, 0.01f / ag_nerf_dt(&m->c));
+}
+
+ag_status ag_nerf_load(const char *path, ag_backend *be, ag_nerf_model *out) {
+  memset(out, 0, sizeof *out);
+  ag_safetensors *st = ag_st_open(path);
+  if (!st) return AG_ERR_IO;
+  ag_status s = load_from(path, st, be, out);
+  ag_st_close(st);
+  if (s == AG_OK) return AG_OK;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", ag_last_error());
+  ag_nerf_model_free(out);
+  if (strstr(msg, path)) return ag_set_error(s, "%s", msg);
+  return ag_set_error(s, "%s: %s", path, msg);
+}

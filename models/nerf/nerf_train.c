@@ -1,0 +1,248 @@
+/* Training a NeRF on a scene's views (see ag_nerf.h): one planned graph
+ * renders a step's rays and takes the squared error against their pixels;
+ * the number of rays adapts so the samples marched fill the graph's
+ * sample capacity; the occupancy grid follows the field every few steps. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/common/ag_philox.h"
+#include "nerf_internal.h"
+#include "runtime/core/ag_info.h"
+#include "runtime/dist/ag_dp.h"
+#include "runtime/train/ag_progress.h"
+
+ag_nerf_train_opts ag_nerf_default_train_opts(int gpu) {
+  return (ag_nerf_train_opts){.steps = gpu ? 5000 : 2000,
+                              .target_samples = gpu ? 1 << 18 : 1 << 14,
+                              .max_rays = gpu ? 1 << 16 : 1 << 12,
+                              .lr = 1e-2f,
+                              .warmup = 100,
+                              .occ_interval = 16,
+                              .occ_warmup = 256,
+                              .seed = 1,
+                              .progress = 1};
+}
+
+void ag_nerf_model_free(ag_nerf_model *m) {
+  ag_nerf_occupancy_free(&m->occ);
+  ag_params_free(m->p);
+  memset(m, 0, sizeof *m);
+}
+
+typedef struct trainer {
+  const ag_nerf_config *c;
+  const ag_nerf_train_opts *o;
+  const ag_nerf_scene *scene;
+  ag_nerf_model *m;
+  ag_comm *comm;
+  ag_graph *g;
+  ag_sched *s;
+  ag_dp *dp;
+  nerf_batch b;
+  ag_tensor *target, *loss;
+  float *origins, *dirs, *bg, *pixels; /* host copies of the inputs, [max_rays * 3] */
+  int64_t rays;                        /* live rays this step */
+} trainer;
+
+static void trainer_close(trainer *t) {
+  ag_dp_free(t->dp);
+  ag_sched_free(t->s);
+  ag_graph_free(t->g);
+  if (t->comm) ag_comm_close(t->comm);
+  free(t->origins), free(t->dirs), free(t->bg), free(t->pixels);
+}
+
+/* The capacity a step aims its samples at: 90% of it, so a step rarely
+ * overflows (a ray past the capacity is cut; later ones get no samples). */
+static int64_t aimed_samples(const ag_nerf_train_opts *o) { return o->target_samples * 9 / 10; }
+
+static ag_status build(trainer *t) {
+  const int64_t n = t->o->max_rays, shape[2] = {n, 3};
+  const size_t bytes = sizeof(float) * 3 * (size_t)n;
+  t->origins = malloc(bytes), t->dirs = malloc(bytes), t->bg = malloc(bytes);
+  t->pixels = malloc(bytes);
+  if (!t->origins || !t->dirs || !t->bg || !t->pixels ||
+      !(t->g = ag_graph_new(ag_params_backend(t->m->p))))
+    return ag_set_error(AG_ERR_OOM, "nerf train: out of host memory");
+  AG_TRY(nerf_batch_build(t->g, t->m->p, t->c, t->m->occ.bitfield, n, t->o->target_samples, &t->b));
+  t->target = ag_graph_input(t->g, "target", AG_F32, 2, shape);
+  t->loss = ag_graph_output(t->g, ag_mse_loss(t->g, t->b.color, t->target));
+  if (ag_graph_status(t->g) == AG_OK) ag_backward(t->g, t->loss);
+  if (ag_graph_status(t->g) != AG_OK)
+    return ag_set_error(ag_graph_status(t->g), "nerf train: %s", ag_graph_error(t->g));
+  return ag_sched_new(t->g, NULL, &t->s);
+}
+
+static ag_status open_optimizer(trainer *t) {
+  ag_optim_opts oo = ag_optim_defaults(AG_OPTIM_ADAMW);
+  oo.lr = t->o->lr;
+  oo.weight_decay = 0.0f;
+  oo.beta2 = 0.99f;
+  oo.eps = 1e-15f; /* Instant-NGP's: rarely touched hash entries still move */
+  const ag_comm_opts co = {AG_COMM_SINGLE, 0};
+  AG_TRY(ag_comm_open(ag_params_backend(t->m->p), &co, &t->comm));
+  const ag_dp_opts d = {0};
+  return ag_dp_new(t->comm, &oo, &d, t->m->p, t->g, t->s, &t->dp);
+}
+
+/* Four words of draw i of step s from stream k. */
+static ag_philox4 draw(uint64_t seed, int64_t step, int64_t i, uint32_t k) {
+  const ag_philox4 ctr = {{(uint32_t)i, (uint32_t)((uint64_t)i >> 32), (uint32_t)step, k}};
+  return ag_philox4x32_10(ctr, (uint32_t)seed, (uint32_t)(seed >> 32));
+}
+
+/* Ray i of step s: a random pixel of a random view, jittered inside the
+ * pixel, over a random background (so alpha is learnt, not baked in). */
+static void live_ray(trainer *t, int64_t step, int64_t i) {
+  const ag_philox4 r = draw(t->o->seed, step, i, 0), q = draw(t->o->seed, step, i, 1);
+  const ag_nerf_scene *sc = t->scene;
+  const int64_t view = r.v[0] % (uint32_t)sc->cameras.n;
+  const ag_nerf_camera *cam = &sc->cameras.cams[view];
+  const uint32_t px = r.v[1] % (uint32_t)cam->w, py = r.v[2] % (uint32_t)cam->h;
+  const float jx = ag_philox_u01(r.v[3]), jy = ag_philox_u01(q.v[3]);
+  ag_nerf_camera_ray(cam, (float)px + jx, (float)py + jy, t->origins + 3 * i, t->dirs + 3 * i);
+  float *bg = t->bg + 3 * i;
+  for (int k = 0; k < 3; k++) bg[k] = ag_philox_u01(q.v[k]);
+  const ag_image *img = &sc->images[view];
+  ag_nerf_composite(img->pixels + 4 * ((size_t)py * (size_t)img->w + px), bg, t->pixels + 3 * i);
+}
+
+static ag_status write_batch(trainer *t, int64_t step) {
+  for (int64_t i = 0; i < t->o->max_rays; i++) {
+    if (i < t->rays) {
+      live_ray(t, step, i);
+      continue;
+    }
+    nerf_dead_ray(t->c, t->origins + 3 * i, t->dirs + 3 * i);
+    memset(t->bg + 3 * i, 0, 3 * sizeof(float));
+    memset(t->pixels + 3 * i, 0, 3 * sizeof(float));
+  }
+  const size_t bytes = sizeof(float) * 3 * (size_t)t->o->max_rays;
+  AG_TRY(ag_tensor_write(t->b.origins, t->origins, bytes));
+  AG_TRY(ag_tensor_write(t->b.dirs, t->dirs, bytes));
+  AG_TRY(ag_tensor_write(t->b.bg, t->bg, bytes));
+  return ag_tensor_write(t->target, t->pixels, bytes);
+}
+
+/* A linear warm-up from 1%, then x0.33 at 1/2, 3/4 and 9/10 of the run
+ * (nerfacc's Instant-NGP recipe). */
+static float learning_rate(const ag_nerf_train_opts *o, int64_t step) {
+  if (step < o->warmup) return o->lr * (0.01f + 0.99f * (float)step / (float)o->warmup);
+  float lr = o->lr;
+  if (2 * step >= o->steps) lr *= 0.33f;
+  if (4 * step >= 3 * o->steps) lr *= 0.33f;
+  if (10 * step >= 9 * o->steps) lr *= 0.33f;
+  return lr;
+}
+
+/* The next step's rays: as many as this step's samples per ray say fill
+ * the aim, within [64, max_rays]. */
+static int64_t next_rays(const trainer *t, int64_t samples) {
+  const double per_ray = samples > 0 ? (double)samples / (double)t->rays : 1.0;
+  int64_t n = (int64_t)((double)aimed_samples(t->o) / (per_ray > 0.5 ? per_ray : 0.5));
+  if (n < 64) n = 64;
+  return n < t->o->max_rays ? n : t->o->max_rays;
+}
+
+static ag_status update_occupancy(trainer *t, int64_t step) {
+  if (step % t->o->occ_interval) return AG_OK;
+  const int all = step < t->o->occ_warmup;
+  return ag_nerf_occupancy_update(&t->m->occ, t->c, all, t->o->seed, step / t->o->occ_interval,
+                                  0.95f);
+}
+
+/* One step: its mean squared error over the live rays and the samples it
+ * marched. */
+static ag_status train_step(trainer *t, int64_t step, double *loss, int64_t *samples) {
+  AG_TRY(update_occupancy(t, step));
+  AG_TRY(write_batch(t, step));
+  AG_TRY(ag_sched_run(t->s));
+  AG_TRY(ag_dp_step(t->dp, learning_rate(t->o, step)));
+  float l = 0;
+  int32_t total = 0;
+  AG_TRY(ag_tensor_read(t->loss, &l, sizeof l));
+  AG_TRY(ag_tensor_read(t->b.samples.total, &total, sizeof total));
+  *loss = (double)l * (double)t->o->max_rays / (double)t->rays; /* dead rays add 0 */
+  *samples = total;
+  return AG_OK;
+}
+
+static ag_status train_loop(trainer *t, ag_nerf_train_result *res) {
+  ag_progress prog = {0};
+  if (t->o->progress) ag_progress_begin(&prog, "train nerf", t->o->steps, "ray", stderr);
+  t->rays = t->o->max_rays < 1024 ? t->o->max_rays : 1024;
+  for (int64_t step = 0; step < t->o->steps; step++) {
+    int64_t samples = 0;
+    AG_TRY(train_step(t, step, &res->last_loss, &samples));
+    if (!isfinite(res->last_loss))
+      return ag_set_error(AG_ERR_INVALID, "nerf train: the loss diverged at step %lld",
+                          (long long)step);
+    if (step == 0) res->first_loss = res->last_loss;
+    res->steps = step + 1;
+    res->rays += t->rays;
+    res->samples += samples;
+    if (t->o->progress) ag_progress_update(&prog, step + 1, t->rays, (float)res->last_loss);
+    t->rays = next_rays(t, samples);
+  }
+  if (t->o->progress) ag_progress_end(&prog);
+  return ag_nerf_occupancy_fraction(&t->m->occ, &res->occupied);
+}
+
+/* PSNR of the first val view over a white background. */
+static ag_status val_psnr(const ag_nerf_model *m, const ag_nerf_scene *val, double *psnr) {
+  const ag_nerf_camera *cam = &val->cameras.cams[0];
+  const int64_t n = (int64_t)cam->w * cam->h;
+  const float white[3] = {1, 1, 1};
+  float *rgb = malloc(sizeof(float) * 3 * (size_t)n), *ref = malloc(sizeof(float) * 3 * (size_t)n);
+  ag_nerf_renderer *r = NULL;
+  ag_status st = rgb && ref ? AG_OK : ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  if (st == AG_OK) st = ag_nerf_renderer_new(m->p, &m->c, m->occ.bitfield, 4096, &r);
+  if (st == AG_OK) st = ag_nerf_render_view(r, cam, white, rgb, NULL, NULL, NULL);
+  if (st == AG_OK) {
+    ag_nerf_reference(&val->images[0], white, ref);
+    *psnr = ag_nerf_psnr(rgb, ref, 3 * n);
+  }
+  ag_nerf_renderer_free(r);
+  free(rgb), free(ref);
+  return st;
+}
+
+static ag_status check_request(const ag_nerf_config *c, const ag_nerf_train_opts *o,
+                               const ag_nerf_scene *train) {
+  AG_TRY(ag_nerf_check_config(c));
+  if (o->steps < 1 || o->max_rays < 1 || o->target_samples < c->max_ray_samples || !(o->lr > 0) ||
+      o->occ_interval < 1 || o->warmup < 0)
+    return ag_set_error(AG_ERR_INVALID,
+                        "nerf train: steps %lld, rays %lld, samples %lld (>= %lld per ray), lr %g, "
+                        "occupancy every %lld steps: positive values expected",
+                        (long long)o->steps, (long long)o->max_rays, (long long)o->target_samples,
+                        (long long)c->max_ray_samples, o->lr, (long long)o->occ_interval);
+  if (train->cameras.n < 1) return ag_set_error(AG_ERR_INVALID, "nerf train: no training views");
+  return AG_OK;
+}
+
+ag_status ag_nerf_train(ag_backend *be, const ag_nerf_config *c, const ag_nerf_train_opts *o,
+                        const ag_nerf_scene *train, const ag_nerf_scene *val, ag_nerf_model *out,
+                        ag_nerf_train_result *res) {
+  memset(out, 0, sizeof *out);
+  memset(res, 0, sizeof *res);
+  AG_TRY(check_request(c, o, train));
+  out->c = *c;
+  if (!(out->p = ag_params_new(be, o->seed)))
+    return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  trainer t = {.c = &out->c, .o = o, .scene = train, .m = out};
+  const double t0 = ag_now_seconds();
+  ag_status st = ag_nerf_init(out->p, c);
+  if (st == AG_OK) st = ag_nerf_occupancy_new(out->p, c, o->target_samples, &out->occ);
+  if (st == AG_OK) st = build(&t);
+  if (st == AG_OK) st = open_optimizer(&t);
+  if (st == AG_OK) st = train_loop(&t, res);
+  trainer_close(&t);
+  res->seconds = ag_now_seconds() - t0;
+  res->val_psnr = NAN;
+  if (st == AG_OK && val && val->cameras.n > 0) st = val_psnr(out, val, &res->val_psnr);
+  if (st != AG_OK) ag_nerf_model_free(out);
+  return st;
+}
