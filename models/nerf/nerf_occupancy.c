@@ -14,6 +14,7 @@ void ag_nerf_occupancy_free(ag_nerf_occupancy *o) {
   ag_graph_free(o->g);
   ag_tensor_free(o->density);
   ag_tensor_free(o->bitfield);
+  ag_tensor_free(o->cells);
   free(o->host_points);
   free(o->host_cells);
   memset(o, 0, sizeof *o);
@@ -53,7 +54,6 @@ ag_status ag_nerf_occupancy_new(ag_params *p, const ag_nerf_config *c, int64_t b
   o->batch = batch < cell_count(c) ? batch : cell_count(c);
   o->density = ag_tensor_new(be, AG_F32, 3, shape);
   o->bitfield = ag_tensor_new(be, AG_U8, 1, &bytes);
-  o->cells = NULL;
   o->host_points = malloc(sizeof *o->host_points * 3 * (size_t)o->batch);
   o->host_cells = malloc(sizeof *o->host_cells * (size_t)o->batch);
   ag_status st = o->density && o->bitfield && o->host_points && o->host_cells

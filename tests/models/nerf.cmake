@@ -31,3 +31,9 @@ if(AG_HAVE_MPI AND MPIEXEC_EXECUTABLE)
     COMMAND ${ag_nerf_render_cli} $<TARGET_FILE:aigc> --mpi ${MPIEXEC_EXECUTABLE})
   set_tests_properties(cli_nerf_render_mpi PROPERTIES LABELS mpi PROCESSORS 2 TIMEOUT 300)
 endif()
+
+# Every procedural scene trained for about 5 minutes and held to 28 dB test
+# PSNR at 64x64 (label quality: ctest -L quality; about 15 minutes).
+add_test(NAME quality_nerf COMMAND ${PROJECT_SOURCE_DIR}/tests/cli/test_nerf_quality.sh
+  $<TARGET_FILE:aigc>)
+set_tests_properties(quality_nerf PROPERTIES LABELS quality PROCESSORS 2 TIMEOUT 2400)
