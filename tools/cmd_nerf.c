@@ -114,7 +114,8 @@ int ag_cmd_make_scene(const ag_cli *cli, int argc, char **argv) {
 
 const char ag_cmd_train_nerf_options[] =
     "  --scene DIR                a scene in the NeRF-synthetic layout (required)\n"
-    "  --steps N                  training steps (2000 on the CPU, 5000 on a GPU)\n"
+    "  --steps N                  training steps in all, a resumed run's included (2000 on the\n"
+    "                             CPU, 5000 on a GPU)\n"
     "  --samples N                samples per step the rays adapt to (2^14 CPU, 2^18 GPU)\n"
     "  --rays N                   rays per step at most (2^12 CPU, 2^16 GPU)\n"
     "  --table N                  log2 of the hash table rows per level (16 CPU, 19 GPU)\n"
@@ -122,27 +123,38 @@ const char ag_cmd_train_nerf_options[] =
     "  --seed N                   seed of the weights and the rays (1)\n"
     "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT
     ")\n"
+    "  --save-every N             also write it every N steps, to resume from (at the end only)\n"
+    "  --resume FILE              continue a checkpoint of this command with the same model\n"
+    "  --val-every N              steps between val-view PSNRs on the progress line (500)\n"
+    "  --deterministic            the same result every run on a GPU too (the hash grid's\n"
+    "                             backward adds in fixed point; the CPU always is)\n"
     "  --quiet                    no progress line\n";
 
 typedef struct train_args {
-  const char *scene, *out;
+  const char *scene, *out, *resume;
   long long table; /* 0: the device's default */
+  int deterministic;
   ag_nerf_train_opts opts;
 } train_args;
 
 static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) {
   long long steps = 0, samples = 0, rays = 0, seed = (long long)t->opts.seed;
+  long long val_every = t->opts.val_every, save_every = 0;
   int quiet = 0;
   ag_cli_args a = ag_cli_args_of(cli, argc, argv);
   while (ag_cli_next(&a)) {
     ag_cli_text(&a, "--scene", &t->scene);
     ag_cli_text(&a, "--out", &t->out);
+    ag_cli_text(&a, "--resume", &t->resume);
     ag_cli_int(&a, "--steps", INT_MAX, &steps);
     ag_cli_int(&a, "--samples", INT_MAX, &samples);
     ag_cli_int(&a, "--rays", INT_MAX, &rays);
     ag_cli_int(&a, "--table", AG_HASH_GRID_MAX_LOG2_TABLE, &t->table);
     ag_cli_int(&a, "--seed", LLONG_MAX, &seed);
+    ag_cli_int(&a, "--val-every", INT_MAX, &val_every);
+    ag_cli_int(&a, "--save-every", INT_MAX, &save_every);
     ag_cli_float(&a, "--lr", &t->opts.lr);
+    ag_cli_flag(&a, "--deterministic", &t->deterministic);
     ag_cli_flag(&a, "--quiet", &quiet);
   }
   if (a.rc) return a.rc;
@@ -152,14 +164,20 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
   if (rays) t->opts.max_rays = rays;
   t->opts.seed = (uint64_t)seed;
   t->opts.progress = !quiet;
+  t->opts.val_every = val_every;
+  t->opts.save_every = save_every;
+  t->opts.out = t->out;
+  t->opts.resume = t->resume;
   return AG_EXIT_OK;
 }
 
 /* The box of a scene: NeRF-synthetic's [-1.5, 1.5]^3 times its aabb_scale. */
-static ag_nerf_config config_for(const ag_nerf_scene *s, const ag_backend *be, long long table) {
+static ag_nerf_config config_for(const ag_nerf_scene *s, const ag_backend *be,
+                                 const train_args *t) {
   ag_nerf_config c =
       ag_nerf_default_config(1.5f * s->cameras.aabb_scale, be->kind == AG_DEVICE_CUDA);
-  if (table) c.grid.log2_table = table;
+  if (t->table) c.grid.log2_table = t->table;
+  c.grid.deterministic = t->deterministic;
   return c;
 }
 
@@ -171,9 +189,9 @@ static void print_plan(const train_args *t, const ag_nerf_config *c, const ag_ne
       "occupancy %lld^3, box [-%g, %g]^3\n",
       (long long)c->grid.levels, (long long)c->grid.features, (long long)c->grid.log2_table,
       (long long)c->hidden, (long long)c->occ_res, c->bound, c->bound);
-  printf("training:          %lld steps of %lld samples (at most %lld rays), Adam lr %g\n",
+  printf("training:          %lld steps of %lld samples (at most %lld rays), Adam lr %g%s\n",
          (long long)t->opts.steps, (long long)t->opts.target_samples, (long long)t->opts.max_rays,
-         t->opts.lr);
+         t->opts.lr, t->deterministic ? ", deterministic" : "");
   fflush(stdout);
 }
 
@@ -183,21 +201,20 @@ static int train_scene(const train_args *t, ag_backend *be) {
   ag_nerf_train_result r;
   int rc = ag_nerf_scene_load(t->scene, "train", &train) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK && ag_nerf_scene_load(t->scene, "val", &val) != AG_OK) rc = AG_EXIT_RUNTIME;
-  const ag_nerf_config c =
-      rc == AG_EXIT_OK ? config_for(&train, be, t->table) : (ag_nerf_config){0};
+  const ag_nerf_config c = rc == AG_EXIT_OK ? config_for(&train, be, t) : (ag_nerf_config){0};
   if (rc == AG_EXIT_OK) print_plan(t, &c, &train);
   if (rc == AG_EXIT_OK && ag_nerf_train(be, &c, &t->opts, &train, &val, &m, &r) != AG_OK)
     rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK) {
+    if (r.resumed_at) printf("resumed:           at step %lld\n", (long long)r.resumed_at);
     printf(
         "trained:           %lld steps in %.1f s (%.0f rays/s, %.0f samples/s), last loss %.5f\n",
-        (long long)r.steps, r.seconds, (double)r.rays / r.seconds, (double)r.samples / r.seconds,
-        r.last_loss);
+        (long long)(r.steps - r.resumed_at), r.seconds, (double)r.rays / r.seconds,
+        (double)r.samples / r.seconds, r.last_loss);
     printf("occupancy:         %.1f%% of the cells\n", 100 * r.occupied);
     printf("val PSNR:          %.2f dB (view 0, white background)\n", r.val_psnr);
-    rc = ag_nerf_save(&m, t->out) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+    printf("saved:             %s (step %lld)\n", t->out, (long long)r.steps);
   }
-  if (rc == AG_EXIT_OK) printf("saved:             %s\n", t->out);
   ag_nerf_model_free(&m);
   ag_nerf_scene_free(&train);
   ag_nerf_scene_free(&val);
@@ -207,6 +224,7 @@ static int train_scene(const train_args *t, ag_backend *be) {
 int ag_cmd_train_nerf(const ag_cli *cli, int argc, char **argv) {
   train_args t = {.out = DEFAULT_CHECKPOINT};
   ag_backend *be = NULL;
+  /* the device first: the defaults the options override are its own */
   int rc = ag_cli_use_device(cli, &be);
   if (rc != AG_EXIT_OK) return rc;
   t.opts = ag_nerf_default_train_opts(be->kind == AG_DEVICE_CUDA);

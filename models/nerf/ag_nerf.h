@@ -133,7 +133,8 @@ void ag_nerf_reference(const ag_image *img, const float bg[3], float *rgb);
 /* ---- training ------------------------------------------------------------- */
 
 typedef struct ag_nerf_train_opts {
-  int64_t steps;
+  int64_t steps;          /* in all, those of a resumed run included */
+  int64_t until;          /* > 0: stop after this many steps (saving), to resume later */
   int64_t target_samples; /* samples per step the ray count adapts to */
   int64_t max_rays;       /* rays per step at most (the graph's rays) */
   float lr;               /* Adam, betas (0.9, 0.99), eps 1e-15 */
@@ -142,13 +143,19 @@ typedef struct ag_nerf_train_opts {
   int64_t occ_warmup;     /* steps during which every cell is updated */
   uint64_t seed;
   int progress;
+  int64_t val_every;  /* steps between val-view PSNRs on the progress line (0: none) */
+  int64_t save_every; /* steps between checkpoints to `out` (0: at the end only) */
+  const char *out;    /* NULL, or the checkpoint written: the model and Adam's state */
+  const char *resume; /* NULL, or such a checkpoint of the same config to continue */
 } ag_nerf_train_opts;
 
-/* Settings for `gpu` or the CPU (2^18 or 2^14 samples per step). */
+/* Settings for `gpu` or the CPU (2^18 or 2^14 samples per step), a val
+ * PSNR every 500 steps, no checkpoint. */
 ag_nerf_train_opts ag_nerf_default_train_opts(int gpu);
 
 typedef struct ag_nerf_train_result {
-  int64_t steps, rays, samples; /* done, over the whole run */
+  int64_t resumed_at;           /* the step a resumed run began at (0: a fresh one) */
+  int64_t steps, rays, samples; /* steps done in all; rays and samples of this run */
   double seconds, first_loss, last_loss, val_psnr;
   double occupied; /* fraction of occupied cells at the end */
 } ag_nerf_train_result;
@@ -162,13 +169,24 @@ typedef struct ag_nerf_model {
 
 void ag_nerf_model_free(ag_nerf_model *m);
 
-/* Trains a new model on the scene's train split (val: a view for the
- * progress PSNR, may be NULL) on backend be. */
+/* Trains a model on the scene's train split (val: the view for the PSNRs,
+ * may be NULL) on backend be: a new one, or o->resume's, continued where it
+ * stopped. Every step's rays are a function of (seed, step) and the rays
+ * per step are saved, so a run stopped and resumed gives the same weights
+ * as one run. Deterministic on the CPU; on CUDA when c->grid.deterministic
+ * (the hash grid's backward adds in fixed point, the only step of a
+ * training step whose order of additions varies). */
 ag_status ag_nerf_train(ag_backend *be, const ag_nerf_config *c, const ag_nerf_train_opts *o,
                         const ag_nerf_scene *train, const ag_nerf_scene *val, ag_nerf_model *out,
                         ag_nerf_train_result *res);
 
 /* ---- checkpoints ---------------------------------------------------------- */
+
+/* A checkpoint holds the parameters, the occupancy densities as
+ * "optim/occupancy/density" (state, not a parameter), and metadata "aigc.model" "nerf",
+ * "aigc.config" (the config as JSON); a trainer's also Adam's state
+ * ("optim/m/...", "optim/v/...", "optim.steps") and "nerf.rays", the next
+ * step's ray count. ag_nerf_save writes the model alone. */
 
 ag_status ag_nerf_save(const ag_nerf_model *m, const char *path);
 ag_status ag_nerf_load(const char *path, ag_backend *be, ag_nerf_model *out);

@@ -10,9 +10,9 @@
 #include "nerf_internal.h"
 
 #define OCCUPANCY_NAME AG_ST_STATE_PREFIX "occupancy/density"
+#define RAYS_KEY "nerf.rays"
 
-/* The config as JSON (malloc'ed), NULL when out of memory. */
-static char *config_json(const ag_nerf_config *c) {
+char *nerf_config_json(const ag_nerf_config *c) {
   cJSON *j = cJSON_CreateObject();
   if (!j) return NULL;
   cJSON_AddNumberToObject(j, "bound", c->bound);
@@ -70,7 +70,7 @@ ag_status ag_nerf_save(const ag_nerf_model *m, const char *path) {
   const int n = ag_params_count(m->p) + 1;
   const char **names = calloc((size_t)n, sizeof *names);
   const ag_tensor **tensors = calloc((size_t)n, sizeof *tensors);
-  char *config = config_json(&m->c);
+  char *config = nerf_config_json(&m->c);
   ag_status st =
       names && tensors && config ? AG_OK : ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
   for (int i = 0; st == AG_OK && i < n - 1; i++)
@@ -95,29 +95,64 @@ static ag_status check_kind(const ag_safetensors *st, const char *path) {
 }
 
 static ag_status load_from(const char *path, const ag_safetensors *st, ag_backend *be,
-                           ag_nerf_model *m) {
+                           int64_t occ_batch, ag_nerf_model *m) {
   AG_TRY(check_kind(st, path));
   AG_TRY(parse_config(path, ag_st_metadata(st, "aigc.config"), &m->c));
   if (!(m->p = ag_params_new(be, 0))) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
   AG_TRY(ag_nerf_init(m->p, &m->c));
   AG_TRY(ag_params_load(m->p, st));
-  AG_TRY(ag_nerf_occupancy_new(m->p, &m->c, 4096, &m->occ));
+  AG_TRY(ag_nerf_occupancy_new(m->p, &m->c, occ_batch, &m->occ));
   if (ag_st_find(st, OCCUPANCY_NAME) < 0)
     return ag_set_error(AG_ERR_INVALID, "%s has no occupancy grid '%s'", path, OCCUPANCY_NAME);
   AG_TRY(ag_st_load_into(st, OCCUPANCY_NAME, m->occ.density));
   return ag_eager_occ_bitfield(m->occ.density, m->occ.bitfield, 0.01f / ag_nerf_dt(&m->c));
 }
 
+/* On failure m is freed and the error names path once. */
+ag_status nerf_load_model(const char *path, const ag_safetensors *st, ag_backend *be,
+                          int64_t occ_batch, ag_nerf_model *m) {
+  memset(m, 0, sizeof *m);
+  const ag_status s = load_from(path, st, be, occ_batch, m);
+  if (s == AG_OK) return AG_OK;
+  char msg[1024];
+  snprintf(msg, sizeof msg, "%s", ag_last_error());
+  ag_nerf_model_free(m);
+  if (strstr(msg, path)) return ag_set_error(s, "%s", msg);
+  return ag_set_error(s, "%s: %s", path, msg);
+}
+
 ag_status ag_nerf_load(const char *path, ag_backend *be, ag_nerf_model *out) {
   memset(out, 0, sizeof *out);
   ag_safetensors *st = ag_st_open(path);
   if (!st) return AG_ERR_IO;
-  ag_status s = load_from(path, st, be, out);
+  const ag_status s = nerf_load_model(path, st, be, 4096, out);
   ag_st_close(st);
-  if (s == AG_OK) return AG_OK;
-  char msg[1024];
-  snprintf(msg, sizeof msg, "%s", ag_last_error());
-  ag_nerf_model_free(out);
-  if (strstr(msg, path)) return ag_set_error(s, "%s", msg);
-  return ag_set_error(s, "%s: %s", path, msg);
+  return s;
+}
+
+ag_status nerf_save_training(ag_dp *dp, const ag_nerf_model *m, int64_t next_rays,
+                             const char *path) {
+  char *config = nerf_config_json(&m->c), rays[32];
+  if (!config) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  snprintf(rays, sizeof rays, "%lld", (long long)next_rays);
+  const char *keys[3] = {"aigc.model", "aigc.config", RAYS_KEY};
+  const char *values[3] = {AG_NERF_KIND, config, rays};
+  const char *names[1] = {OCCUPANCY_NAME};
+  const ag_tensor *tensors[1] = {m->occ.density};
+  const ag_dp_extra extra = {1, names, tensors};
+  const ag_status st = ag_dp_save_with(dp, path, keys, values, 3, &extra);
+  free(config);
+  return st;
+}
+
+ag_status nerf_read_rays(const char *path, const ag_safetensors *st, int64_t *rays) {
+  const char *text = ag_st_metadata(st, RAYS_KEY);
+  char *end = NULL;
+  const long long v = text ? strtoll(text, &end, 10) : 0;
+  if (!text || *end || v < 1)
+    return ag_set_error(AG_ERR_INVALID,
+                        "%s has no training state ('%s' metadata): a model alone, not resumable",
+                        path, RAYS_KEY);
+  *rays = v;
+  return AG_OK;
 }

@@ -1,7 +1,10 @@
 /* Training a NeRF on a scene's views (see ag_nerf.h): one planned graph
  * renders a step's rays and takes the squared error against their pixels;
  * the number of rays adapts so the samples marched fill the graph's
- * sample capacity; the occupancy grid follows the field every few steps. */
+ * sample capacity; the occupancy grid follows the field every few steps.
+ * A run can stop and resume from its checkpoint: the rays of a step are a
+ * function of (seed, step), and the ray count the adaptation reached is
+ * saved with Adam's state. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +25,8 @@ ag_nerf_train_opts ag_nerf_default_train_opts(int gpu) {
                               .occ_interval = 16,
                               .occ_warmup = 256,
                               .seed = 1,
-                              .progress = 1};
+                              .progress = 1,
+                              .val_every = 500};
 }
 
 void ag_nerf_model_free(ag_nerf_model *m) {
@@ -31,11 +35,19 @@ void ag_nerf_model_free(ag_nerf_model *m) {
   memset(m, 0, sizeof *m);
 }
 
+/* The val view's PSNR, rendered by a renderer planned once. */
+typedef struct val_view {
+  const ag_nerf_scene *scene; /* NULL: none */
+  ag_nerf_renderer *r;
+  float *rgb, *ref;
+} val_view;
+
 typedef struct trainer {
   const ag_nerf_config *c;
   const ag_nerf_train_opts *o;
   const ag_nerf_scene *scene;
   ag_nerf_model *m;
+  val_view val;
   ag_comm *comm;
   ag_graph *g;
   ag_sched *s;
@@ -47,6 +59,8 @@ typedef struct trainer {
 } trainer;
 
 static void trainer_close(trainer *t) {
+  ag_nerf_renderer_free(t->val.r);
+  free(t->val.rgb), free(t->val.ref);
   ag_dp_free(t->dp);
   ag_sched_free(t->s);
   ag_graph_free(t->g);
@@ -169,51 +183,73 @@ static ag_status train_step(trainer *t, int64_t step, double *loss, int64_t *sam
   return AG_OK;
 }
 
+/* The val view's PSNR over a white background. */
+static ag_status val_psnr(trainer *t, double *psnr) {
+  val_view *v = &t->val;
+  const ag_nerf_camera *cam = &v->scene->cameras.cams[0];
+  const int64_t n = (int64_t)cam->w * cam->h;
+  const float white[3] = {1, 1, 1};
+  if (!v->r) {
+    v->rgb = malloc(sizeof(float) * 3 * (size_t)n), v->ref = malloc(sizeof(float) * 3 * (size_t)n);
+    if (!v->rgb || !v->ref) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+    ag_nerf_reference(&v->scene->images[0], white, v->ref);
+    AG_TRY(ag_nerf_renderer_new(t->m->p, t->c, t->m->occ.bitfield, 4096, &v->r));
+  }
+  AG_TRY(ag_nerf_render_view(v->r, cam, white, v->rgb, NULL, NULL, NULL));
+  *psnr = ag_nerf_psnr(v->rgb, v->ref, 3 * n);
+  return AG_OK;
+}
+
+static int due(int64_t done, int64_t every, int64_t end) {
+  return done == end || (every > 0 && done % every == 0);
+}
+
+/* After `done` steps: the checkpoint and the val PSNR when they are due. */
+static ag_status after_step(trainer *t, int64_t done, int64_t end, ag_progress *prog) {
+  if (t->o->out && due(done, t->o->save_every, end))
+    AG_TRY(nerf_save_training(t->dp, t->m, t->rays, t->o->out));
+  if (!t->val.scene || !t->o->progress || !due(done, t->o->val_every, end) || !t->o->val_every)
+    return AG_OK;
+  double psnr = 0;
+  AG_TRY(val_psnr(t, &psnr));
+  ag_progress_note(prog, "val %.2f dB", psnr);
+  return AG_OK;
+}
+
+/* The step a run stops after: o->until when it comes first. */
+static int64_t last_step(const ag_nerf_train_opts *o) {
+  return o->until > 0 && o->until < o->steps ? o->until : o->steps;
+}
+
 static ag_status train_loop(trainer *t, ag_nerf_train_result *res) {
   ag_progress prog = {0};
+  const int64_t end = last_step(t->o);
   if (t->o->progress) ag_progress_begin(&prog, "train nerf", t->o->steps, "ray", stderr);
-  t->rays = t->o->max_rays < 1024 ? t->o->max_rays : 1024;
-  for (int64_t step = 0; step < t->o->steps; step++) {
+  prog.step = res->resumed_at; /* the rate counts this run's steps */
+  for (int64_t step = res->resumed_at; step < end; step++) {
     int64_t samples = 0;
     AG_TRY(train_step(t, step, &res->last_loss, &samples));
     if (!isfinite(res->last_loss))
       return ag_set_error(AG_ERR_INVALID, "nerf train: the loss diverged at step %lld",
                           (long long)step);
-    if (step == 0) res->first_loss = res->last_loss;
+    if (step == res->resumed_at) res->first_loss = res->last_loss;
     res->steps = step + 1;
     res->rays += t->rays;
     res->samples += samples;
-    if (t->o->progress) ag_progress_update(&prog, step + 1, t->rays, (float)res->last_loss);
+    const int64_t rays = t->rays;
     t->rays = next_rays(t, samples);
+    AG_TRY(after_step(t, step + 1, end, &prog));
+    if (t->o->progress) ag_progress_update(&prog, step + 1, rays, (float)res->last_loss);
   }
   if (t->o->progress) ag_progress_end(&prog);
   return ag_nerf_occupancy_fraction(&t->m->occ, &res->occupied);
-}
-
-/* PSNR of the first val view over a white background. */
-static ag_status val_psnr(const ag_nerf_model *m, const ag_nerf_scene *val, double *psnr) {
-  const ag_nerf_camera *cam = &val->cameras.cams[0];
-  const int64_t n = (int64_t)cam->w * cam->h;
-  const float white[3] = {1, 1, 1};
-  float *rgb = malloc(sizeof(float) * 3 * (size_t)n), *ref = malloc(sizeof(float) * 3 * (size_t)n);
-  ag_nerf_renderer *r = NULL;
-  ag_status st = rgb && ref ? AG_OK : ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
-  if (st == AG_OK) st = ag_nerf_renderer_new(m->p, &m->c, m->occ.bitfield, 4096, &r);
-  if (st == AG_OK) st = ag_nerf_render_view(r, cam, white, rgb, NULL, NULL, NULL);
-  if (st == AG_OK) {
-    ag_nerf_reference(&val->images[0], white, ref);
-    *psnr = ag_nerf_psnr(rgb, ref, 3 * n);
-  }
-  ag_nerf_renderer_free(r);
-  free(rgb), free(ref);
-  return st;
 }
 
 static ag_status check_request(const ag_nerf_config *c, const ag_nerf_train_opts *o,
                                const ag_nerf_scene *train) {
   AG_TRY(ag_nerf_check_config(c));
   if (o->steps < 1 || o->max_rays < 1 || o->target_samples < c->max_ray_samples || !(o->lr > 0) ||
-      o->occ_interval < 1 || o->warmup < 0)
+      o->occ_interval < 1 || o->warmup < 0 || o->until < 0 || o->val_every < 0 || o->save_every < 0)
     return ag_set_error(AG_ERR_INVALID,
                         "nerf train: steps %lld, rays %lld, samples %lld (>= %lld per ray), lr %g, "
                         "occupancy every %lld steps: positive values expected",
@@ -223,26 +259,84 @@ static ag_status check_request(const ag_nerf_config *c, const ag_nerf_train_opts
   return AG_OK;
 }
 
+/* ---- a fresh model or a resumed one ---------------------------------------- */
+
+static ag_status new_model(trainer *t, ag_backend *be, const ag_nerf_config *c) {
+  t->m->c = *c;
+  if (!(t->m->p = ag_params_new(be, t->o->seed)))
+    return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  AG_TRY(ag_nerf_init(t->m->p, c));
+  AG_TRY(ag_nerf_occupancy_new(t->m->p, c, t->o->target_samples, &t->m->occ));
+  t->rays = t->o->max_rays < 1024 ? t->o->max_rays : 1024;
+  return AG_OK;
+}
+
+static ag_status check_same_config(const char *path, const ag_nerf_config *saved,
+                                   const ag_nerf_config *c) {
+  char *a = nerf_config_json(saved), *b = nerf_config_json(c);
+  ag_status st = a && b ? AG_OK : ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
+  if (st == AG_OK && strcmp(a, b) != 0)
+    st = ag_set_error(
+        AG_ERR_INVALID,
+        "resume: %s holds a nerf model of another config (checkpoint %s, this run %s)", path, a, b);
+  free(a), free(b);
+  return st;
+}
+
+/* The checkpoint's weights, occupancy grid and ray count; its optimizer
+ * state follows once the optimizer exists (resume_optimizer). */
+static ag_status resumed_model(trainer *t, ag_backend *be, const ag_nerf_config *c,
+                               const ag_safetensors *st) {
+  const char *path = t->o->resume;
+  AG_TRY(nerf_load_model(path, st, be, t->o->target_samples, t->m));
+  AG_TRY(check_same_config(path, &t->m->c, c));
+  t->m->c = *c; /* what the file does not hold: the hash grid's deterministic flag */
+  AG_TRY(nerf_read_rays(path, st, &t->rays));
+  if (t->rays > t->o->max_rays) t->rays = t->o->max_rays;
+  return AG_OK;
+}
+
+static ag_status resume_optimizer(trainer *t, const ag_safetensors *st, int64_t *done) {
+  const char *path = t->o->resume;
+  if (ag_dp_load(t->dp, st) != AG_OK) {
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", ag_last_error());
+    return ag_set_error(AG_ERR_INVALID, "resume: %s: %s", path, msg);
+  }
+  *done = ag_dp_steps(t->dp);
+  if (*done >= last_step(t->o))
+    return ag_set_error(AG_ERR_INVALID, "resume: %s has done %lld steps already, --steps is %lld",
+                        path, (long long)*done, (long long)last_step(t->o));
+  return AG_OK;
+}
+
+static ag_status run(trainer *t, ag_backend *be, const ag_nerf_config *c,
+                     ag_nerf_train_result *res) {
+  ag_safetensors *st = NULL;
+  if (t->o->resume && !(st = ag_st_open(t->o->resume))) return AG_ERR_IO;
+  ag_status s = st ? resumed_model(t, be, c, st) : new_model(t, be, c);
+  if (s == AG_OK) s = build(t);
+  if (s == AG_OK) s = open_optimizer(t);
+  if (s == AG_OK && st) s = resume_optimizer(t, st, &res->resumed_at);
+  ag_st_close(st);
+  if (s == AG_OK) s = train_loop(t, res);
+  if (s == AG_OK && t->val.scene) s = val_psnr(t, &res->val_psnr);
+  return s;
+}
+
 ag_status ag_nerf_train(ag_backend *be, const ag_nerf_config *c, const ag_nerf_train_opts *o,
                         const ag_nerf_scene *train, const ag_nerf_scene *val, ag_nerf_model *out,
                         ag_nerf_train_result *res) {
   memset(out, 0, sizeof *out);
   memset(res, 0, sizeof *res);
+  res->val_psnr = NAN;
   AG_TRY(check_request(c, o, train));
-  out->c = *c;
-  if (!(out->p = ag_params_new(be, o->seed)))
-    return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
   trainer t = {.c = &out->c, .o = o, .scene = train, .m = out};
+  if (val && val->cameras.n > 0) t.val.scene = val;
   const double t0 = ag_now_seconds();
-  ag_status st = ag_nerf_init(out->p, c);
-  if (st == AG_OK) st = ag_nerf_occupancy_new(out->p, c, o->target_samples, &out->occ);
-  if (st == AG_OK) st = build(&t);
-  if (st == AG_OK) st = open_optimizer(&t);
-  if (st == AG_OK) st = train_loop(&t, res);
+  const ag_status st = run(&t, be, c, res);
   trainer_close(&t);
   res->seconds = ag_now_seconds() - t0;
-  res->val_psnr = NAN;
-  if (st == AG_OK && val && val->cameras.n > 0) st = val_psnr(out, val, &res->val_psnr);
   if (st != AG_OK) ag_nerf_model_free(out);
   return st;
 }

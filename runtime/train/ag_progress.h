@@ -1,5 +1,5 @@
 /* ag_progress.h - a progress line for long runs:
- *   "label  step 120/4690  2345 img/s  loss 0.4123  eta 1m23s"
+ *   "label  step 120/4690  2345 img/s  loss 0.4123  eta 1m23s  [note]"
  * On a terminal one line is rewritten in place ('\r') at most ~10 times a
  * second; elsewhere (a log file, a pipe) a plain line is written at most every
  * `log_every_s` seconds, and always for the first and the last step.
@@ -41,6 +41,8 @@ typedef struct ag_progress {
   double item_rate, step_rate; /* < 0 until first measured */
   int64_t step;
   float loss;
+  char note[64];  /* ag_progress_note's text, "" for none */
+  int note_fresh; /* not yet written */
 } ag_progress;
 
 /* total_steps <= 0: unknown (no "/total" and no eta). unit names the items
@@ -51,6 +53,9 @@ void ag_progress_begin(ag_progress *p, const char *label, int64_t total_steps, c
  * processed (images, tokens), `loss` this step's loss (NaN: a job without one,
  * and the line shows none). */
 void ag_progress_update(ag_progress *p, int64_t step, int64_t items, float loss);
+/* A short text the line shows from now on ("val 24.31 dB", a metric
+ * measured every so often); the next update writes the line at once. */
+void ag_progress_note(ag_progress *p, const char *fmt, ...);
 /* Writes the final state if it was not yet written and ends the line. */
 void ag_progress_end(ag_progress *p);
 

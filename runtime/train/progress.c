@@ -2,6 +2,7 @@
 #include "ag_progress.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <unistd.h>
 
 #include "runtime/core/ag_info.h"
@@ -50,6 +51,16 @@ void ag_progress_begin(ag_progress *p, const char *label, int64_t total_steps, c
   p->item_rate = p->step_rate = -1.0;
   p->step = 0;
   p->loss = NAN;
+  p->note[0] = '\0';
+  p->note_fresh = 0;
+}
+
+void ag_progress_note(ag_progress *p, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(p->note, sizeof p->note, fmt, ap);
+  va_end(ap);
+  p->note_fresh = 1;
 }
 
 static void format_rate(double rate, char *buf, size_t len) {
@@ -69,9 +80,11 @@ static void write_line(ag_progress *p) {
     k += snprintf(line + k, sizeof line - (size_t)k, "  loss %.4f", (double)p->loss);
   if (p->total > 0 && p->step_rate > 0.0) {
     double left = (double)(p->total - p->step) / p->step_rate;
-    snprintf(line + k, sizeof line - (size_t)k, "  eta %s",
-             ag_progress_format_eta(left, eta, sizeof eta));
+    k += snprintf(line + k, sizeof line - (size_t)k, "  eta %s",
+                  ag_progress_format_eta(left, eta, sizeof eta));
   }
+  if (p->note[0]) snprintf(line + k, sizeof line - (size_t)k, "  %s", p->note);
+  p->note_fresh = 0;
   /* "\033[K" clears what a longer previous line left to the right. */
   fprintf(p->f, p->tty ? "\r%s\033[K" : "%s\n", line);
   fflush(p->f);
@@ -97,7 +110,7 @@ void ag_progress_update(ag_progress *p, int64_t step, int64_t items, float loss)
   refresh_rate(p, t);
   int last = p->total > 0 && step >= p->total;
   double interval = p->tty ? AG_PROGRESS_TTY_INTERVAL_S : p->log_every_s;
-  p->printed_last = last || t - p->last_print >= interval;
+  p->printed_last = last || p->note_fresh || t - p->last_print >= interval;
   if (!p->printed_last) return;
   p->last_print = t;
   write_line(p);

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # aigc train nerf, eval nerf and render from the command line:
 #   test_nerf_render_cli.sh path/to/aigc [--mpi path/to/mpirun]
-# A tiny scene trained briefly and saved; eval reports PSNR and SSIM; an
+# A tiny scene trained briefly and saved; a training run killed after a
+# checkpoint and resumed ends with the bytes of an uninterrupted one (and
+# a finished one refuses to resume); eval reports PSNR and SSIM; an
 # orbit rendered whole, and rendered again in two parts (an interrupted
 # job resumed) to the same bytes, with a manifest; bad scenes, cameras and
 # checkpoints each give one clear line and a non-zero exit, nothing
@@ -22,6 +24,28 @@ echo "$out"
 check "train nerf exits 0" test $rc -eq 0
 check "it reports a val PSNR" grep -q "val PSNR: *[0-9]" <<<"$out"
 check "the checkpoint is written" test -s "$ckpt"
+
+train() { "$aigc" --device cpu train nerf --scene "$tmp/s" --steps 200 --samples 4096 --rays 1024 \
+  --table 13 --quiet "$@"; }
+train --out "$tmp/once.safetensors" >/dev/null 2>&1
+train --save-every 25 --out "$tmp/killed.safetensors" >/dev/null 2>&1 &
+pid=$!
+for _ in $(seq 600); do [ -e "$tmp/killed.safetensors" ] && break; sleep 0.05; done
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+out=$(train --save-every 25 --out "$tmp/killed.safetensors" --resume "$tmp/killed.safetensors" 2>&1)
+rc=$?
+echo "$out"
+check "a killed training run resumes" test $rc -eq 0
+check "it says where it resumed" grep -q "^resumed: *at step [0-9]" <<<"$out"
+check "resumed, it ends with an uninterrupted run's bytes" \
+  cmp "$tmp/once.safetensors" "$tmp/killed.safetensors"
+expect_error "a finished run" "has done 200 steps already" \
+  --device cpu train nerf --scene "$tmp/s" --steps 200 --table 13 --resume "$tmp/once.safetensors" \
+  --out "$tmp/more.safetensors"
+expect_error "another model config" "another config" \
+  --device cpu train nerf --scene "$tmp/s" --steps 300 --table 14 --resume "$tmp/once.safetensors" \
+  --out "$tmp/more.safetensors"
 
 out=$("$aigc" --device cpu eval nerf --checkpoint "$ckpt" --scene "$tmp/s" 2>&1); rc=$?
 echo "$out"

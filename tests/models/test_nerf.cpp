@@ -2,15 +2,19 @@
 // (the loss falls, the val view beats a blank render by a margin, the
 // occupancy grid prunes empty space); rendering in batches that overflow
 // their sample capacity gives the image of one large batch; checkpoints
-// round-trip to the same pixels and refuse other models; the orbit cameras
-// look at the origin; PSNR and SSIM on known images. Where the emulator is
-// built, a view rendered by the CUDA kernels (emulated) against the CPU.
+// round-trip to the same pixels and refuse other models; a run stopped and
+// resumed ends with the bytes of one run; the orbit cameras look at the
+// origin; PSNR and SSIM on known images. Where the emulator is built, a
+// view rendered by the CUDA kernels (emulated) against the CPU, and
+// deterministic training on them repeating to the byte.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -107,6 +111,16 @@ std::vector<float> render(ag_nerf_model &m, const ag_nerf_camera &cam, int64_t r
   return rgb;
 }
 
+// Trains a model on be with o (its checkpoint o.out); the file's bytes.
+std::string train_to_file(ag_backend *be, const ag_nerf_config &c, const ag_nerf_train_opts &o,
+                          ag_nerf_train_result *r) {
+  ag_nerf_model m{};
+  EXPECT_EQ(ag_nerf_train(be, &c, &o, &scene().train, nullptr, &m, r), AG_OK) << ag_last_error();
+  ag_nerf_model_free(&m);
+  std::ifstream f(o.out, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
 std::vector<float> reference(const Scene &s) {
   const ag_nerf_camera &cam = s.val.cameras.cams[0];
   std::vector<float> ref(3 * cam.w * cam.h);
@@ -192,7 +206,47 @@ TEST(NerfCheckpoint, RoundTripsToTheSamePixelsAndRefusesOtherModels) {
       << ag_last_error();
 }
 
+TEST(NerfTrain, AStoppedRunResumedEndsWithTheBytesOfOneRun) {
+  const ag_nerf_config c = small_config();
+  const std::string once = scene().dir + "/once.safetensors",
+                    twice = scene().dir + "/twice.safetensors";
+  ag_nerf_train_opts o = short_opts(48);
+  ag_nerf_train_result r{};
+  o.out = once.c_str();
+  const std::string whole = train_to_file(ag_backend_cpu(), c, o, &r);
+  o.out = twice.c_str();
+  o.until = 20;  // not a multiple of the occupancy interval: the grid's state matters
+  train_to_file(ag_backend_cpu(), c, o, &r);
+  EXPECT_EQ(r.steps, 20);
+  o.until = 0;
+  o.resume = twice.c_str();
+  const std::string resumed = train_to_file(ag_backend_cpu(), c, o, &r);
+  EXPECT_EQ(r.resumed_at, 20);
+  EXPECT_EQ(r.steps, 48);
+  ASSERT_FALSE(whole.empty());
+  EXPECT_TRUE(whole == resumed) << "the resumed checkpoint differs from one run's";
+}
+
 #ifdef AG_NERF_TEST_EMU
+// Deterministic mode on the CUDA kernels (emulated): two runs, one file.
+TEST(NerfEmu, DeterministicTrainingRepeatsToTheByte) {
+  ag_backend *emu = ag_backend_emu();
+  ASSERT_NE(emu, nullptr) << ag_last_error();
+  ag_nerf_config c = small_config();
+  c.grid.log2_table = 12;
+  c.grid.deterministic = 1;
+  ag_nerf_train_opts o = short_opts(6);
+  o.target_samples = 1 << 11, o.max_rays = 256, o.occ_warmup = 0;
+  ag_nerf_train_result r{};
+  const std::string a = scene().dir + "/det_a.safetensors", b = scene().dir + "/det_b.safetensors";
+  o.out = a.c_str();
+  const std::string first = train_to_file(emu, c, o, &r);
+  o.out = b.c_str();
+  const std::string second = train_to_file(emu, c, o, &r);
+  ASSERT_FALSE(first.empty());
+  EXPECT_TRUE(first == second) << "two deterministic runs differ";
+}
+
 // The trained weights on the emulated device: hash grid, ray march, MLPs
 // and compositing through the CUDA kernels give the CPU's image.
 TEST(NerfEmu, RenderMatchesTheCpu) {

@@ -1,6 +1,6 @@
 // Progress line with an injected clock: the exact log lines (throttling,
-// windowed rate, eta, forced last line), terminal mode's in-place redraws,
-// and eta formatting.
+// windowed rate, eta, forced last line), a note written at once and kept,
+// terminal mode's in-place redraws, and eta formatting.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -68,6 +68,29 @@ TEST(Progress, LogLinesAreThrottledAndTheLastStepAlwaysWritten) {
             "train  step 1/5  128 img/s  loss 1.0000  eta 2s\n"
             "train  step 3/5  8.00 img/s  loss 0.2500  eta 16s\n"
             "train  step 5/5  8.00 img/s  loss 0.1250  eta 0s\n");
+}
+
+TEST(Progress, ANoteIsWrittenAtOnceAndKeptOnLaterLines) {
+  FakeClock clock;
+  Capture out;
+  ag_progress p = with_clock(&clock, AG_PROGRESS_LOG);
+  ag_progress_begin(&p, "train nerf", 100, "ray", out.f);
+  clock.t = 1.0;
+  ag_progress_update(&p, 1, 10, 0.5f);
+  clock.t = 2.0;
+  ag_progress_update(&p, 2, 10, 0.5f);  // not due: 1 s after the first line
+  ag_progress_note(&p, "val %.2f dB", 21.5);
+  clock.t = 3.0;
+  ag_progress_update(&p, 3, 10, 0.25f);  // due: the note is fresh
+  clock.t = 4.0;
+  ag_progress_update(&p, 4, 10, 0.25f);  // not due again
+  clock.t = 14.0;
+  ag_progress_update(&p, 5, 10, 0.25f);  // due by time; the note stays
+  ag_progress_end(&p);
+  EXPECT_EQ(out.text(),
+            "train nerf  step 1/100  10.0 ray/s  loss 0.5000  eta 1m39s\n"
+            "train nerf  step 3/100  10.0 ray/s  loss 0.2500  eta 1m37s  val 21.50 dB\n"
+            "train nerf  step 5/100  1.00 ray/s  loss 0.2500  eta 15m50s  val 21.50 dB\n");
 }
 
 TEST(Progress, EndWritesAnUnwrittenStepAndIntervalIsSettable) {
