@@ -4,8 +4,9 @@
  *                                    layout (models/nerf/ag_nerf_make_scene.h)
  *   aigc train nerf --scene DIR      an Instant-NGP-style NeRF (ag_nerf.h)
  *   aigc eval nerf --checkpoint M    PSNR and SSIM on a scene's test views
- *   aigc render --checkpoint M       frames of a camera file or an orbit,
- *                                    resumable, split over mpirun's ranks */
+ *   aigc render --checkpoint M       frames of a camera file or an orbit (or
+ *                                    a job file of several), resumable, split
+ *                                    over mpirun's ranks */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
@@ -21,6 +22,7 @@
 #include "models/nerf/ag_nerf_make_scene.h"
 #include "runtime/core/ag_info.h"
 #include "runtime/dist/ag_comm.h"
+#include "runtime/io/json.h"
 #include "runtime/train/ag_progress.h"
 
 /* ---- make-scene --------------------------------------------------------------- */
@@ -119,6 +121,7 @@ const char ag_cmd_train_nerf_options[] =
     "  --samples N                samples per step the rays adapt to (2^14 CPU, 2^18 GPU)\n"
     "  --rays N                   rays per step at most (2^12 CPU, 2^16 GPU)\n"
     "  --table N                  log2 of the hash table rows per level (16 CPU, 19 GPU)\n"
+    "  --max-res N                the finest grid level's resolution over the box (2048 x bound)\n"
     "  --lr X                     Adam learning rate (0.01)\n"
     "  --seed N                   seed of the weights and the rays (1)\n"
     "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT
@@ -132,7 +135,7 @@ const char ag_cmd_train_nerf_options[] =
 
 typedef struct train_args {
   const char *scene, *out, *resume;
-  long long table; /* 0: the device's default */
+  long long table, max_res; /* 0: the defaults */
   int deterministic;
   ag_nerf_train_opts opts;
 } train_args;
@@ -150,6 +153,7 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
     ag_cli_int(&a, "--samples", INT_MAX, &samples);
     ag_cli_int(&a, "--rays", INT_MAX, &rays);
     ag_cli_int(&a, "--table", AG_HASH_GRID_MAX_LOG2_TABLE, &t->table);
+    ag_cli_int(&a, "--max-res", 1 << 20, &t->max_res);
     ag_cli_int(&a, "--seed", LLONG_MAX, &seed);
     ag_cli_int(&a, "--val-every", INT_MAX, &val_every);
     ag_cli_int(&a, "--save-every", INT_MAX, &save_every);
@@ -159,6 +163,9 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
   }
   if (a.rc) return a.rc;
   if (!t->scene) return ag_cli_usage_error(cli, "--scene DIR is required");
+  if (t->max_res && t->max_res <= 16)
+    return ag_cli_usage_error(cli, "--max-res %lld: above the coarsest level's 16 expected",
+                              t->max_res);
   if (steps) t->opts.steps = steps;
   if (samples) t->opts.target_samples = samples;
   if (rays) t->opts.max_rays = rays;
@@ -177,6 +184,9 @@ static ag_nerf_config config_for(const ag_nerf_scene *s, const ag_backend *be,
   ag_nerf_config c =
       ag_nerf_default_config(1.5f * s->cameras.aabb_scale, be->kind == AG_DEVICE_CUDA);
   if (t->table) c.grid.log2_table = t->table;
+  if (t->max_res)
+    c.grid.per_level_scale =
+        ag_hash_grid_per_level_scale(c.grid.base_res, (float)t->max_res, c.grid.levels);
   c.grid.deterministic = t->deterministic;
   return c;
 }
@@ -242,40 +252,13 @@ const char ag_cmd_eval_nerf_options[] =
     "  --scene DIR                the scene whose test views are measured (required)\n"
     "  --split NAME               the views to measure (test)\n";
 
-/* PSNR and SSIM of every view of the split, composited over white (the
- * NeRF-synthetic protocol), in sRGB values as stored. */
 static int evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, const char *split) {
-  const float white[3] = {1, 1, 1};
-  ag_nerf_renderer *r = NULL;
-  float *rgb = NULL, *ref = NULL;
-  double psnr = 0, ssim = 0;
-  int64_t samples = 0;
-  const double t0 = ag_now_seconds();
-  ag_status st = ag_nerf_renderer_new(m->p, &m->c, m->occ.bitfield, 4096, &r);
-  for (int i = 0; st == AG_OK && i < s->cameras.n; i++) {
-    const ag_nerf_camera *cam = &s->cameras.cams[i];
-    const size_t n = 3 * (size_t)cam->w * (size_t)cam->h;
-    float *a = realloc(rgb, sizeof *a * n), *b = a ? realloc(ref, sizeof *b * n) : NULL;
-    if (a) rgb = a;
-    if (b) ref = b;
-    if (!a || !b) st = ag_set_error(AG_ERR_OOM, "eval nerf: out of host memory");
-    int64_t got = 0;
-    if (st == AG_OK) st = ag_nerf_render_view(r, cam, white, rgb, NULL, NULL, &got);
-    if (st != AG_OK) break;
-    ag_nerf_reference(&s->images[i], white, ref);
-    psnr += ag_nerf_psnr(rgb, ref, (int64_t)n);
-    ssim += ag_nerf_ssim(rgb, ref, cam->w, cam->h);
-    samples += got;
-  }
-  const double seconds = ag_now_seconds() - t0;
-  ag_nerf_renderer_free(r);
-  free(rgb), free(ref);
-  if (st != AG_OK) return AG_EXIT_RUNTIME;
-  printf("%s views:        %d, rendered in %.1f s (%.0f samples per view)\n", split, s->cameras.n,
-         seconds, (double)samples / s->cameras.n);
-  printf("PSNR:              %.2f dB (mean over views; white background, sRGB)\n",
-         psnr / s->cameras.n);
-  printf("SSIM:              %.4f\n", ssim / s->cameras.n);
+  ag_nerf_eval e;
+  if (ag_nerf_evaluate(m, s, &e) != AG_OK) return AG_EXIT_RUNTIME;
+  printf("%s views:        %d, rendered in %.1f s (%.0f samples per view)\n", split, e.views,
+         e.seconds, (double)e.samples / e.views);
+  printf("PSNR:              %.2f dB (mean over views; white background, sRGB)\n", e.psnr);
+  printf("SSIM:              %.4f\n", e.ssim);
   return AG_EXIT_OK;
 }
 
@@ -312,6 +295,9 @@ const char ag_cmd_render_options[] =
     "  --frames A:B               only frames A .. B-1 (all)\n"
     "  --out DIR                  where frame_NNNN.png and manifest.json go (required)\n"
     "  --depth                    also depth_NNNN.png (grey: near to far over the box)\n"
+    "  --job FILE                 or several renders: a JSON {\"jobs\": [...]} of objects with\n"
+    "                             the fields checkpoint, cameras | orbit, res, frames, out,\n"
+    "                             depth (as the options; paths relative to FILE's directory)\n"
     "  --quiet                    no progress line\n"
     "frames already in DIR are kept, so an interrupted job resumes;\n"
     "under `mpirun -np N` the frames are split over the ranks.\n";
@@ -324,6 +310,14 @@ typedef struct render_args {
   long long first, last; /* the frame range [first, last); last 0: to the end */
 } render_args;
 
+/* A job file's renders; their strings live in `root` and `paths`. */
+typedef struct render_jobs {
+  render_args *jobs;
+  int n;
+  cJSON *root;
+  char (*paths)[3][4096]; /* checkpoint, cameras, out resolved against the file's directory */
+} render_jobs;
+
 /* "A:B" with 0 <= A < B. */
 static int parse_range(const char *text, long long *a, long long *b) {
   char *end = NULL;
@@ -335,7 +329,24 @@ static int parse_range(const char *text, long long *a, long long *b) {
   return !errno && end != p && *end == '\0' && *b > *a;
 }
 
-static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r) {
+/* Checks a render's fields and reads its size and range; 0 and why when
+ * they do not make a render. */
+static int resolve_render(render_args *r, char *why, size_t len) {
+  if (!r->out) return snprintf(why, len, "--out DIR is required"), 0;
+  if (!r->cameras == !r->orbit)
+    return snprintf(why, len, "one of --cameras FILE and --orbit N is required"), 0;
+  if (r->orbit < 0 || r->orbit > 1000000)
+    return snprintf(why, len, "--orbit %lld: 1..1000000 views expected", r->orbit), 0;
+  if (r->res && (sscanf(r->res, "%dx%d", &r->w, &r->h) != 2 || r->w < 1 || r->h < 1 ||
+                 r->w > 16384 || r->h > 16384))
+    return snprintf(why, len, "--res '%s': WxH expected, e.g. 800x800", r->res), 0;
+  if (r->frames && !parse_range(r->frames, &r->first, &r->last))
+    return snprintf(why, len, "--frames '%s': A:B with 0 <= A < B expected", r->frames), 0;
+  return 1;
+}
+
+static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r,
+                        const char **job) {
   ag_cli_args a = ag_cli_args_of(cli, argc, argv);
   while (ag_cli_next(&a)) {
     ag_cli_text(&a, "--checkpoint", &r->checkpoint);
@@ -344,19 +355,98 @@ static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r
     ag_cli_text(&a, "--res", &r->res);
     ag_cli_text(&a, "--frames", &r->frames);
     ag_cli_text(&a, "--out", &r->out);
+    ag_cli_text(&a, "--job", job);
     ag_cli_flag(&a, "--depth", &r->depth);
     ag_cli_flag(&a, "--quiet", &r->quiet);
   }
   if (a.rc) return a.rc;
-  if (!r->out) return ag_cli_usage_error(cli, "--out DIR is required");
-  if (!r->cameras == !r->orbit)
-    return ag_cli_usage_error(cli, "one of --cameras FILE and --orbit N is required");
-  if (r->res && (sscanf(r->res, "%dx%d", &r->w, &r->h) != 2 || r->w < 1 || r->h < 1 ||
-                 r->w > 16384 || r->h > 16384))
-    return ag_cli_usage_error(cli, "--res '%s': WxH expected, e.g. 800x800", r->res);
-  if (r->frames && !parse_range(r->frames, &r->first, &r->last))
-    return ag_cli_usage_error(cli, "--frames '%s': A:B with 0 <= A < B expected", r->frames);
+  if (*job && (r->cameras || r->orbit || r->res || r->frames || r->out || r->depth))
+    return ag_cli_usage_error(cli, "--job FILE holds the renders: only --quiet goes with it");
+  char why[256];
+  if (!*job && !resolve_render(r, why, sizeof why)) return ag_cli_usage_error(cli, "%s", why);
   return AG_EXIT_OK;
+}
+
+/* ---- job files ------------------------------------------------------------------ */
+
+/* path against dir unless absolute, into out; 0 when it does not fit. */
+static int resolve_path(const char *dir, const char *path, char out[4096]) {
+  const int n = path[0] == '/' || !dir[0] ? snprintf(out, 4096, "%s", path)
+                                          : snprintf(out, 4096, "%s/%s", dir, path);
+  return n >= 0 && n < 4096;
+}
+
+/* Job i's fields from its object; 0 and why for a field that is unknown,
+ * mistyped or missing. */
+static int read_job(const cJSON *o, const char *dir, render_args *r, char paths[3][4096], char *why,
+                    size_t len) {
+  static const char *const known[] = {"checkpoint", "cameras", "orbit", "res",
+                                      "frames",     "out",     "depth"};
+  if (!cJSON_IsObject(o)) return snprintf(why, len, "not an object"), 0;
+  for (const cJSON *f = o->child; f; f = f->next) {
+    int ok = 0;
+    for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(f->string, known[k]);
+    if (!ok) return snprintf(why, len, "unknown field '%s'", f->string), 0;
+    const int number = !strcmp(f->string, "orbit"), flag = !strcmp(f->string, "depth");
+    if (number ? !cJSON_IsNumber(f) : flag ? !cJSON_IsBool(f) : !cJSON_IsString(f))
+      return snprintf(why, len, "'%s' must be a %s", f->string,
+                      number ? "number"
+                      : flag ? "true or false"
+                             : "string"),
+             0;
+  }
+  const cJSON *ck = cJSON_GetObjectItemCaseSensitive(o, "checkpoint");
+  const cJSON *cams = cJSON_GetObjectItemCaseSensitive(o, "cameras");
+  const cJSON *out = cJSON_GetObjectItemCaseSensitive(o, "out");
+  const cJSON *orbit = cJSON_GetObjectItemCaseSensitive(o, "orbit");
+  if (!ck || !out) return snprintf(why, len, "'checkpoint' and 'out' are required"), 0;
+  if (!resolve_path(dir, ck->valuestring, paths[0]) ||
+      !resolve_path(dir, out->valuestring, paths[2]) ||
+      (cams && !resolve_path(dir, cams->valuestring, paths[1])))
+    return snprintf(why, len, "a path is longer than 4095 bytes"), 0;
+  r->checkpoint = paths[0], r->out = paths[2];
+  if (cams) r->cameras = paths[1];
+  if (orbit &&
+      (orbit->valuedouble != (double)(long long)orbit->valuedouble || orbit->valuedouble < 1))
+    return snprintf(why, len, "'orbit' must be a whole number of views"), 0;
+  if (orbit) r->orbit = (long long)orbit->valuedouble;
+  const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "res");
+  const cJSON *frames = cJSON_GetObjectItemCaseSensitive(o, "frames");
+  if (res) r->res = res->valuestring;
+  if (frames) r->frames = frames->valuestring;
+  r->depth = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "depth"));
+  return resolve_render(r, why, len);
+}
+
+static void free_jobs(render_jobs *j) {
+  cJSON_Delete(j->root);
+  free(j->jobs), free(j->paths);
+  memset(j, 0, sizeof *j);
+}
+
+/* Every job of the file checked before any is rendered, so a typo in the
+ * last one does not surface hours into the first. */
+static ag_status read_jobs(const char *path, int quiet, render_jobs *j) {
+  char dir[4096];
+  AG_TRY(ag_json_read_object(path, &j->root));
+  const cJSON *list = cJSON_GetObjectItemCaseSensitive(j->root, "jobs");
+  if (!cJSON_IsArray(list) || !(j->n = cJSON_GetArraySize(list)))
+    return ag_set_error(AG_ERR_INVALID,
+                        "%s: a JSON object with a non-empty \"jobs\" array expected", path);
+  j->jobs = calloc((size_t)j->n, sizeof *j->jobs);
+  j->paths = calloc((size_t)j->n, sizeof *j->paths);
+  if (!j->jobs || !j->paths) return ag_set_error(AG_ERR_OOM, "render: out of host memory");
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  *(slash ? slash : dir) = '\0';
+  int i = 0;
+  for (const cJSON *o = list->child; o; o = o->next, i++) {
+    char why[512];
+    j->jobs[i].quiet = quiet;
+    if (!read_job(o, dir, &j->jobs[i], j->paths[i], why, sizeof why))
+      return ag_set_error(AG_ERR_INVALID, "%s: job %d: %s", path, i, why);
+  }
+  return AG_OK;
 }
 
 static int load_views(const render_args *r, ag_nerf_cameras *views) {
@@ -506,10 +596,9 @@ static ag_status write_manifest(const render_args *r, const frame_record *recs, 
   return AG_OK;
 }
 
-static int render_job(render_args *r, ag_backend *be) {
+static int render_job(render_args *r, ag_backend *be, ag_comm *comm) {
   ag_nerf_cameras views = {0};
   ag_nerf_model m = {0};
-  ag_comm *comm = NULL;
   frame_record *recs = NULL;
   int rc = load_views(r, &views);
   if (rc == AG_EXIT_OK && r->last > views.n) {
@@ -518,8 +607,6 @@ static int render_job(render_args *r, ag_backend *be) {
   }
   if (rc == AG_EXIT_OK && !r->last) r->last = views.n;
   if (rc == AG_EXIT_OK && ag_nerf_load(r->checkpoint, be, &m) != AG_OK) rc = AG_EXIT_RUNTIME;
-  if (rc == AG_EXIT_OK && ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK)
-    rc = AG_EXIT_RUNTIME;
   const int64_t count = r->last - r->first;
   if (rc == AG_EXIT_OK && !(recs = calloc((size_t)count, sizeof *recs))) rc = AG_EXIT_RUNTIME;
   const double t0 = ag_now_seconds();
@@ -535,18 +622,31 @@ static int render_job(render_args *r, ag_backend *be) {
              (long long)(count - kept), (long long)kept, ag_now_seconds() - t0, ag_comm_world(comm),
              ag_comm_world(comm) > 1 ? "s" : "", r->out);
   }
-  if (comm) ag_comm_close(comm);
   free(recs);
   ag_nerf_model_free(&m);
   ag_nerf_cameras_free(&views);
   return rc;
 }
 
+/* The renders one after the other, each split over the ranks. */
+static int render_all(render_args *jobs, int n, ag_backend *be) {
+  ag_comm *comm = NULL;
+  if (ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK) return AG_EXIT_RUNTIME;
+  int rc = AG_EXIT_OK;
+  for (int i = 0; rc == AG_EXIT_OK && i < n; i++) rc = render_job(&jobs[i], be, comm);
+  ag_comm_close(comm);
+  return rc;
+}
+
 int ag_cmd_render(const ag_cli *cli, int argc, char **argv) {
   render_args r = {.checkpoint = DEFAULT_CHECKPOINT};
-  int rc = parse_render(cli, argc, argv, &r);
+  const char *job = NULL;
+  render_jobs jobs = {0};
+  int rc = parse_render(cli, argc, argv, &r, &job);
+  if (rc == AG_EXIT_OK && job && read_jobs(job, r.quiet, &jobs) != AG_OK) rc = AG_EXIT_RUNTIME;
   ag_backend *be = NULL;
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
-  if (rc == AG_EXIT_OK) rc = render_job(&r, be);
+  if (rc == AG_EXIT_OK) rc = job ? render_all(jobs.jobs, jobs.n, be) : render_all(&r, 1, be);
+  free_jobs(&jobs);
   return rc;
 }

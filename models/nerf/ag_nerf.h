@@ -169,6 +169,18 @@ typedef struct ag_nerf_model {
 
 void ag_nerf_model_free(ag_nerf_model *m);
 
+/* What ag_nerf_evaluate measured: PSNR and SSIM as means over the views. */
+typedef struct ag_nerf_eval {
+  int views;
+  double psnr, ssim;
+  double seconds;  /* rendering and measuring */
+  int64_t samples; /* marched, over every view */
+} ag_nerf_eval;
+
+/* Every view of scene s rendered over white and measured against its image
+ * (the NeRF-synthetic protocol: white background, sRGB values as stored). */
+ag_status ag_nerf_evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, ag_nerf_eval *out);
+
 /* Trains a model on the scene's train split (val: the view for the PSNRs,
  * may be NULL) on backend be: a new one, or o->resume's, continued where it
  * stopped. Every step's rays are a function of (seed, step) and the rays

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "nerf_internal.h"
+#include "runtime/core/ag_info.h"
 
 ag_status nerf_batch_build(ag_graph *g, ag_params *p, const ag_nerf_config *c, ag_tensor *bitfield,
                            int64_t rays, int64_t capacity, nerf_batch *b) {
@@ -253,4 +254,33 @@ double ag_nerf_ssim(const float *a, const float *b, int w, int h) {
 void ag_nerf_reference(const ag_image *img, const float bg[3], float *rgb) {
   const int64_t n = (int64_t)img->w * img->h;
   for (int64_t i = 0; i < n; i++) ag_nerf_composite(img->pixels + 4 * i, bg, rgb + 3 * i);
+}
+
+ag_status ag_nerf_evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, ag_nerf_eval *out) {
+  const float white[3] = {1, 1, 1};
+  ag_nerf_renderer *r = NULL;
+  float *rgb = NULL, *ref = NULL;
+  memset(out, 0, sizeof *out);
+  const double t0 = ag_now_seconds();
+  ag_status st = ag_nerf_renderer_new(m->p, &m->c, m->occ.bitfield, 4096, &r);
+  for (int i = 0; st == AG_OK && i < s->cameras.n; i++) {
+    const ag_nerf_camera *cam = &s->cameras.cams[i];
+    const size_t n = 3 * (size_t)cam->w * (size_t)cam->h;
+    float *a = realloc(rgb, sizeof *a * n), *b = a ? realloc(ref, sizeof *b * n) : NULL;
+    if (a) rgb = a;
+    if (b) ref = b;
+    if (!a || !b) st = ag_set_error(AG_ERR_OOM, "nerf eval: out of host memory");
+    int64_t samples = 0;
+    if (st == AG_OK) st = ag_nerf_render_view(r, cam, white, rgb, NULL, NULL, &samples);
+    if (st != AG_OK) break;
+    ag_nerf_reference(&s->images[i], white, ref);
+    out->psnr += ag_nerf_psnr(rgb, ref, (int64_t)n) / s->cameras.n;
+    out->ssim += ag_nerf_ssim(rgb, ref, cam->w, cam->h) / s->cameras.n;
+    out->samples += samples;
+    out->views++;
+  }
+  out->seconds = ag_now_seconds() - t0;
+  ag_nerf_renderer_free(r);
+  free(rgb), free(ref);
+  return st;
 }

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/io/json.h"
+
 enum { MAX_SIDE = 1 << 16, PATH_LEN = 4096 };
 static const double PI = 3.14159265358979323846;
 
@@ -37,38 +39,6 @@ static ag_status fail(const field_ctx *c, const char *fmt, ...) {
   va_end(ap);
   if (c->frame < 0) return ag_set_error(AG_ERR_IO, "%s: %s", c->file, msg);
   return ag_set_error(AG_ERR_IO, "%s: frame %d: %s", c->file, c->frame, msg);
-}
-
-static ag_status read_text(const char *path, char **out) {
-  FILE *f = fopen(path, "rb");
-  if (!f) return ag_set_error(AG_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
-  const long len = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
-  char *text = len >= 0 && fseek(f, 0, SEEK_SET) == 0 ? malloc((size_t)len + 1) : NULL;
-  const int ok = text && fread(text, 1, (size_t)len, f) == (size_t)len;
-  fclose(f);
-  if (!ok) {
-    free(text);
-    return ag_set_error(AG_ERR_IO, "%s: cannot read (not a regular file, or out of memory)", path);
-  }
-  text[len] = '\0';
-  *out = text;
-  return AG_OK;
-}
-
-static ag_status parse_json(const char *path, cJSON **root) {
-  char *text = NULL;
-  AG_TRY(read_text(path, &text));
-  *root = cJSON_Parse(text);
-  const char *err = cJSON_GetErrorPtr();
-  const long near = *root || !err ? 0 : (long)(err - text);
-  free(text);
-  if (!*root) return ag_set_error(AG_ERR_IO, "%s: not JSON (error near byte %ld)", path, near);
-  if (!cJSON_IsObject(*root)) {
-    cJSON_Delete(*root);
-    *root = NULL;
-    return ag_set_error(AG_ERR_IO, "%s: not a JSON object", path);
-  }
-  return AG_OK;
 }
 
 /* The number `key` of the frame, else of the top level; *found is 0 when
@@ -232,7 +202,7 @@ void ag_nerf_scene_free(ag_nerf_scene *s) {
 /* The frames of `path`, with their images when `images` is given. */
 static ag_status read_file(const char *path, ag_nerf_cameras *cams, ag_image **images) {
   cJSON *root = NULL;
-  AG_TRY(parse_json(path, &root));
+  AG_TRY(ag_json_read_object(path, &root));
   char json_dir[PATH_LEN];
   const char *slash = strrchr(path, '/');
   snprintf(json_dir, sizeof json_dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");

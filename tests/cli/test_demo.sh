@@ -2,7 +2,8 @@
 # aigc demo, the README's first command: on the CPU it writes a complete
 # report (index.html, the images it links and the comparison's own report),
 # its CLIP beats a low zero-shot bar, its GPT's loss falls, both generators
-# learn (FID far below an untrained one's, every class made), and a report
+# learn (FID far below an untrained one's, every class made), its NeRF
+# reaches a PSNR far above a blank render's on test views, and a report
 # directory that cannot be created is one error line.
 #   test_demo.sh path/to/aigc
 set -u
@@ -17,7 +18,7 @@ html=$tmp/report/index.html
 check "index.html is written" test -s "$html"
 check "no temporary file is left" test -z "$(ls "$tmp/report" | grep tmp)"
 for part in "Build and device" "Kernel smoke run" "CLIP" "Zero-shot" "GPT" "Samples" \
-  "Diffusion vs GAN" 'href="compare/index.html"'; do
+  "Diffusion vs GAN" 'href="compare/index.html"' "NeRF" 'src="nerf/frame_0007.png"'; do
   check "the report has '$part'" grep -q "$part" "$html"
 done
 for img in $(grep -o 'src="[^"]*"' "$html" | sed 's/src="\(.*\)"/\1/'); do
@@ -37,6 +38,10 @@ for row in "diffusion" "GAN"; do
   check "$row learns: FID ${fid:-none} < 20" python3 -c "import sys; sys.exit(not float('${fid:-999}') < 20)"
   check "$row makes every class (${classes:-none})" test "${classes:-}" = "10/10"
 done
+# A blank (white) render of the demo's NeRF scene scores about 8 dB; a
+# minute of training about 27.
+psnr=$(sed -n 's/.*test PSNR \([0-9.]*\) dB.*/\1/p' "$tmp/out")
+check "NeRF learns: test PSNR ${psnr:-none} dB > 22" python3 -c "import sys; sys.exit(not float('${psnr:-0}') > 22)"
 
 touch "$tmp/file"
 out=$("$aigc" --device cpu demo --out "$tmp/file/report" 2>&1 >/dev/null); rc=$?
