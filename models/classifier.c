@@ -109,11 +109,7 @@ static void read_meta(const ag_safetensors *st, ag_classifier_meta *meta) {
 
 static ag_status load_from(const char *path, const ag_safetensors *st, ag_backend *be,
                            ag_params **out, ag_classifier_config *c) {
-  const char *kind = ag_st_metadata(st, "aigc.model");
-  if (!kind || strcmp(kind, AG_CLASSIFIER_KIND) != 0)
-    return ag_set_error(AG_ERR_INVALID, "%s is %s%s%s, not a classifier checkpoint", path,
-                        kind ? "a '" : "not an aigc checkpoint (no aigc.model metadata)",
-                        kind ? kind : "", kind ? "' checkpoint" : "");
+  AG_TRY(ag_params_check_kind(st, path, AG_CLASSIFIER_KIND, "classifier"));
   AG_TRY(parse_config(path, ag_st_metadata(st, "aigc.config"), c));
   ag_params *p = ag_params_new(be, 0);
   if (!p) return AG_ERR_OOM;

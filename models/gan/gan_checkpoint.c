@@ -203,14 +203,7 @@ static ag_status parse_config(const char *path, const char *text, ag_gan_config 
 }
 
 ag_status ag_gan_read_config(const char *path, const ag_safetensors *st, ag_gan_config *c) {
-  const char *kind = ag_st_metadata(st, "aigc.model");
-  if (!kind)
-    return ag_set_error(AG_ERR_INVALID,
-                        "%s is not an aigc checkpoint (no aigc.model metadata), not a gan one",
-                        path);
-  if (strcmp(kind, AG_GAN_KIND) != 0)
-    return ag_set_error(AG_ERR_INVALID, "%s is a '%s' checkpoint, not a gan checkpoint", path,
-                        kind);
+  AG_TRY(ag_params_check_kind(st, path, AG_GAN_KIND, "gan"));
   return parse_config(path, ag_st_metadata(st, "aigc.config"), c);
 }
 

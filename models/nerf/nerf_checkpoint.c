@@ -84,19 +84,9 @@ ag_status ag_nerf_save(const ag_nerf_model *m, const char *path) {
   return st;
 }
 
-static ag_status check_kind(const ag_safetensors *st, const char *path) {
-  const char *kind = ag_st_metadata(st, "aigc.model");
-  if (kind && strcmp(kind, AG_NERF_KIND) == 0) return AG_OK;
-  if (!kind)
-    return ag_set_error(AG_ERR_INVALID,
-                        "%s is not an aigc checkpoint (no aigc.model metadata), not a nerf one",
-                        path);
-  return ag_set_error(AG_ERR_INVALID, "%s is a '%s' checkpoint, not a nerf checkpoint", path, kind);
-}
-
 static ag_status load_from(const char *path, const ag_safetensors *st, ag_backend *be,
                            int64_t occ_batch, ag_nerf_model *m) {
-  AG_TRY(check_kind(st, path));
+  AG_TRY(ag_params_check_kind(st, path, AG_NERF_KIND, "nerf"));
   AG_TRY(parse_config(path, ag_st_metadata(st, "aigc.config"), &m->c));
   if (!(m->p = ag_params_new(be, 0))) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
   AG_TRY(ag_nerf_init(m->p, &m->c));

@@ -117,18 +117,8 @@ static int64_t field(const cJSON *j, const char *key) {
   return cJSON_IsNumber(v) && v->valuedouble >= 1 ? (int64_t)v->valuedouble : 0;
 }
 
-static ag_status check_kind(const ag_safetensors *st, const char *path) {
-  const char *kind = ag_st_metadata(st, "aigc.model");
-  if (kind && strcmp(kind, AG_GPT_KIND) == 0) return AG_OK;
-  if (!kind)
-    return ag_set_error(AG_ERR_INVALID,
-                        "%s is not an aigc checkpoint (no aigc.model metadata), not a gpt one",
-                        path);
-  return ag_set_error(AG_ERR_INVALID, "%s is a '%s' checkpoint, not a gpt checkpoint", path, kind);
-}
-
 ag_status ag_gpt_read_config(const ag_safetensors *st, const char *path, ag_gpt_config *c) {
-  AG_TRY(check_kind(st, path));
+  AG_TRY(ag_params_check_kind(st, path, AG_GPT_KIND, "gpt"));
   const char *text = ag_st_metadata(st, "aigc.config");
   cJSON *j = text ? cJSON_Parse(text) : NULL;
   if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable gpt config", path);

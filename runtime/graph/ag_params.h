@@ -67,6 +67,11 @@ ag_status ag_params_save(const ag_params *p, const char *path, const char *const
  * must match exactly; otherwise nothing is loaded and the error lists every
  * difference. */
 ag_status ag_params_load(ag_params *p, const ag_safetensors *st);
+/* AG_OK when the checkpoint at `path` says it holds a model of `kind` (its
+ * "aigc.model" metadata); else AG_ERR_INVALID: "PATH is a 'gpt' checkpoint,
+ * not a WHAT checkpoint", or that it is not an aigc checkpoint at all. */
+ag_status ag_params_check_kind(const ag_safetensors *st, const char *path, const char *kind,
+                               const char *what);
 
 #ifdef __cplusplus
 }

@@ -177,3 +177,15 @@ ag_status ag_params_load(ag_params *p, const ag_safetensors *st) {
   free(tensors);
   return s;
 }
+
+ag_status ag_params_check_kind(const ag_safetensors *st, const char *path, const char *kind,
+                               const char *what) {
+  const char *saved = ag_st_metadata(st, "aigc.model");
+  if (saved && strcmp(saved, kind) == 0) return AG_OK;
+  if (!saved)
+    return ag_set_error(AG_ERR_INVALID,
+                        "%s is not an aigc checkpoint (no aigc.model metadata), not a %s one", path,
+                        what);
+  return ag_set_error(AG_ERR_INVALID, "%s is a '%s' checkpoint, not a %s checkpoint", path, saved,
+                      what);
+}

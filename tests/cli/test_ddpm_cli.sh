@@ -166,7 +166,7 @@ bad_sample() { # description, pattern, sample options...
   local what=$1 pattern=$2; shift 2
   expect_error "$what" "$pattern" sample ddpm --n 8 --out "$grid" --out-dir "$each" "$@"
 }
-bad_sample "GAN checkpoint" "gan.safetensors is a 'gan' checkpoint, not a diffusion (ddpm) one" \
+bad_sample "GAN checkpoint" "gan.safetensors is a 'gan' checkpoint, not a diffusion (ddpm) checkpoint" \
   --checkpoint "$tmp/gan.safetensors"
 bad_sample "truncated checkpoint" "truncated.safetensors'.* file truncated" \
   --checkpoint "$tmp/truncated.safetensors"
