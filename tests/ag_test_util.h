@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
@@ -13,6 +14,12 @@
 #include "runtime/core/ag_tensor.h"
 
 namespace ag_test {
+
+// A tensor freed when it goes out of scope.
+struct TensorDeleter {
+  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
+};
+using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
 
 // Host values rounded to the dtype, so the same numbers go to every backend.
 inline std::vector<float> random_values(size_t n, uint32_t seed, float lo = -2.0f,

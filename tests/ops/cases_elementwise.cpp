@@ -161,11 +161,6 @@ AG_OP_CASES(elementwise) {
 // Eager API checks on the CPU (names end in _cpu so the cpu ctest runs them).
 namespace {
 
-struct Deleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, Deleter>;
-
 Tensor cpu_tensor(ag_dtype dt, std::vector<int64_t> shape) {
   return Tensor(ag_tensor_new(ag_backend_cpu(), dt, (int)shape.size(), shape.data()));
 }

@@ -20,11 +20,6 @@ using namespace ag_test;
 
 namespace {
 
-struct TensorDeleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
-
 // The backends other than the CPU that this build and machine have.
 std::vector<ag_backend *> device_backends() {
   std::vector<ag_backend *> out;

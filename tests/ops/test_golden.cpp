@@ -19,11 +19,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct TensorDeleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
-
 struct JsonDeleter {
   void operator()(cJSON *j) const { cJSON_Delete(j); }
 };

@@ -64,10 +64,6 @@ bool register_references(const char *family, ReferenceList (*make)()) {
 
 namespace {
 
-struct TensorDeleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
 using Values = std::vector<std::vector<float>>;
 
 // A backend's output: its dtype, its shape and its values widened to float.

@@ -21,11 +21,6 @@ using namespace ag_test;
 
 namespace {
 
-struct TensorDeleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
-
 // 4099 elements: the 4-wide vector loop and its scalar remainder.
 constexpr int64_t kN = 4099;
 

@@ -24,11 +24,6 @@ using namespace ag_test;
 
 namespace {
 
-struct TensorDeleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
-
 std::vector<ag_backend *> backends() {
   std::vector<ag_backend *> out = {ag_backend_cpu()};
 #ifdef AG_TEST_EMU

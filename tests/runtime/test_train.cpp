@@ -18,10 +18,6 @@ using namespace ag_test;
 
 namespace {
 
-struct TensorDeleter {
-  void operator()(ag_tensor *t) const { ag_tensor_free(t); }
-};
-using Tensor = std::unique_ptr<ag_tensor, TensorDeleter>;
 struct OptimDeleter {
   void operator()(ag_optimizer *o) const { ag_optimizer_free(o); }
 };
