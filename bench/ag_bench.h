@@ -73,8 +73,9 @@ typedef struct ag_bench_graph {
  * `max` results. */
 ag_status ag_bench_graphs(ag_backend *be, int reps, ag_bench_graph *out, int max, int *count);
 
-/* ---- pipelines: the real models' full training steps (bench_pipelines.c)
- * and sampling calls (bench_generators.c), in one table ------------------ */
+/* ---- pipelines: the real models' full training steps (bench_pipelines.c),
+ * sampling calls (bench_generators.c) and NeRF rows (bench_nerf.c), in one
+ * table ------------------------------------------------------------------ */
 
 typedef struct ag_bench_pipeline_opts {
   const char *filter; /* rows whose name or group contains it; NULL: all */
@@ -85,8 +86,8 @@ typedef struct ag_bench_pipeline_opts {
 } ag_bench_pipeline_opts;
 
 /* The same step in PyTorch (bench/torch_peer_pipelines.py, for sampling
- * rows bench/torch_peer_generators.py), run by the bench in the same
- * invocation. */
+ * rows bench/torch_peer_generators.py, for NeRF rows
+ * bench/torch_peer_nerf.py), run by the bench in the same invocation. */
 typedef struct ag_bench_peer {
   int available;    /* it ran and reported a time */
   char note[160];   /* why not, when !available */
@@ -105,6 +106,7 @@ typedef struct ag_bench_pipeline {
   int64_t batch;                            /* sequences or images per rank and step */
   int64_t seq, layers, width, heads, vocab; /* GPT rows; 0 for the others */
   int64_t denoise_steps;                    /* sampling rows: the sampler's steps per call */
+  int64_t rays;                             /* NeRF rows: rays a step or frame over all ranks */
   int world;                                /* ranks */
   int64_t items;                            /* tokens or images per step over all ranks */
   int64_t params;                           /* every parameter */
@@ -115,6 +117,7 @@ typedef struct ag_bench_pipeline {
   int warmup, steps;
   double ms;                /* median step time (mean of the ranks' medians) */
   double items_per_s;       /* over all ranks */
+  double rays_per_s;        /* NeRF rows; 0 for the others */
   double flops_per_item;    /* 6 N + 6 L C T per token; 0 without a count */
   double tflops;            /* achieved, over all ranks */
   double mfu_bf16, mfu_f32; /* % of the bf16 / f32 peak (ag_bench_pipeline_peaks); 0: unknown */
@@ -160,7 +163,14 @@ int ag_bench_generators_matching(const ag_backend *be, const ag_bench_pipeline_o
 ag_status ag_bench_generators(ag_backend *be, ag_comm *comm, const ag_bench_pipeline_opts *o,
                               ag_bench_pipeline *rows, int max, int *count);
 
-/* What both kinds of row share (bench_pipelines.c). Memory of a row: see
+/* The NeRF rows (bench_nerf.c), as the sampling rows: how many match
+ * o->filter, with every NeRF row's name in `names`, comma-separated... */
+int ag_bench_nerf_matching(const ag_bench_pipeline_opts *o, char *names, size_t len);
+/* ...and timing them, appending to rows[*count..max). Collective. */
+ag_status ag_bench_nerf(ag_backend *be, ag_comm *comm, const ag_bench_pipeline_opts *o,
+                        ag_bench_pipeline *rows, int max, int *count);
+
+/* What every kind of row shares (bench_pipelines.c). Memory of a row: see
  * bench_pipelines.c's header. */
 typedef struct ag_bench_memory {
   int cpu;

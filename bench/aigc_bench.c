@@ -17,14 +17,16 @@
  *
  * pipelines times the real models' full training steps (forward, backward,
  * AdamW through ag_dp; bench_pipelines.c says which rows, shapes and
- * conventions) and the generators' sampling calls (DDIM-50 with guidance of
+ * conventions), the generators' sampling calls (DDIM-50 with guidance of
  * the diffusion UNet, the GAN generator, 256 images a call on CUDA;
- * bench_generators.c), and runs the same steps in PyTorch in the same
- * invocation (bench/torch_peer_pipelines.py, bench/torch_peer_generators.py
- * with PYTHON: by default /usr/bin/python3 on the CPU, python3 on CUDA;
- * "none": no peer). --filter picks rows by name or group ("transformer":
- * gpt-mini, gpt2-small, clip; "diffusion": the DDIM row; "gan"; none: every
- * row), --steps the timed steps or calls (default 3 on the CPU, 10 on CUDA),
+ * bench_generators.c) and the NeRF's hash grid, training steps and rendered
+ * views (bench_nerf.c), and runs the same steps in PyTorch in the same
+ * invocation (bench/torch_peer_pipelines.py, bench/torch_peer_generators.py,
+ * bench/torch_peer_nerf.py with PYTHON: by default /usr/bin/python3 on the
+ * CPU, python3 on CUDA; "none": no peer). --filter picks rows by name or
+ * group ("transformer": gpt-mini, gpt2-small, clip; "diffusion": the DDIM
+ * row; "gan"; "nerf": hashgrid, nerf-train, nerf-render; none: every row),
+ * --steps the timed steps or calls (default 3 on the CPU, 10 on CUDA),
  * --small the quick rows only, --full the GPT-2-small row and the sampling
  * rows' CUDA shapes on the CPU too (by default the CPU samples fewer images,
  * and the DDIM row fewer steps, named ddim<steps>). It writes {"device",
@@ -34,8 +36,9 @@
  * "torch" the peer's object (its "params" the peer model's count, 0 if not
  * reported), "torch_compile" the sampling peer's torch.compile run on CUDA
  * (else "note" says why not; empty for training rows) with
- * "ratio_compile", "denoise_steps" a sampling call's sampler steps, and
- * "dp_efficiency" as below.
+ * "ratio_compile", "denoise_steps" a sampling call's sampler steps, "rays"
+ * and "rays_per_s" a NeRF step's or frame's rays and their rate (0 for the
+ * other rows), and "dp_efficiency" as below.
  * Data parallel: `mpirun -np W aigc-bench pipelines ...` runs every row on W
  * ranks, each with the row's batch, and reports the global throughput. The
  * scaling efficiency needs the one-rank throughput, which one invocation
@@ -288,6 +291,7 @@ static cJSON *pipeline_json(const ag_bench_pipeline *r, double efficiency) {
            {"heads", (double)r->heads},
            {"vocab", (double)r->vocab},
            {"denoise_steps", (double)r->denoise_steps},
+           {"rays", (double)r->rays},
            {"world", r->world},
            {"items", (double)r->items},
            {"params", (double)r->params},
@@ -296,6 +300,7 @@ static cJSON *pipeline_json(const ag_bench_pipeline *r, double efficiency) {
            {"steps", r->steps},
            {"ms", r->ms},
            {"items_per_s", r->items_per_s},
+           {"rays_per_s", r->rays_per_s},
            {"flops_per_item", r->flops_per_item},
            {"tflops", r->tflops},
            {"mfu_bf16", r->mfu_bf16},
@@ -373,6 +378,14 @@ static void print_peer(const ag_bench_pipeline *r, const ag_bench_peer *p, doubl
   printf("\n");
 }
 
+/* A NeRF row's rates beside its items/s: steps (frames, for a row whose
+ * item is a ray) per second and rays per second. */
+static void print_rays(const ag_bench_pipeline *r) {
+  const char *step = strcmp(r->item, "ray") == 0 ? "frame" : "step";
+  printf("rates %-10s %.2f %ss/s, %.0f rays/s (%lld a %s), %.0f %s/s\n", r->name, 1e3 / r->ms, step,
+         r->rays_per_s, (long long)r->rays, step, r->items_per_s, r->item);
+}
+
 static void print_pipelines(const ag_backend *be, const ag_bench_pipeline_peaks *pk,
                             const ag_bench_pipeline *rows, const double *eff, int n, int world) {
   printf(
@@ -392,11 +405,13 @@ static void print_pipelines(const ag_backend *be, const ag_bench_pipeline_peaks 
     print_peer(r, &r->torch, r->ratio, "torch");
     const ag_bench_peer *c = &r->torch_compile;
     if (c->available || c->note[0]) print_peer(r, c, r->ratio_compile, "torch.compile");
+    if (r->rays_per_s > 0) print_rays(r);
   }
   printf(
       "ratio = torch ms / aigc ms (>1: aigc faster); a sampling row's step is one sampling call "
-      "(every denoising step), its ratio that of images/s. GPT FLOPs/token = 6N + 6LCT (llm.c), "
-      "N = parameters without the wte/wpe tables; MB = rank 0's peak %s growth over the row "
+      "(every denoising step), its ratio that of images/s; a NeRF row's is a training step or a "
+      "rendered frame. GPT FLOPs/token = 6N + 6LCT (llm.c), N = parameters without the wte/wpe "
+      "tables; MB = rank 0's peak %s growth over the row "
       "(>=: a lower bound)\n",
       be->kind == AG_DEVICE_CUDA ? "allocator" : "RSS");
 }

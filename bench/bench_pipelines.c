@@ -2,10 +2,11 @@
  * backward and the AdamW update through ag_dp) built by their own graph
  * functions, against PyTorch running the same models in the same
  * invocation; the same table also holds the generators' sampling rows
- * ("ddim50", group "diffusion", and "gan", group "gan": bench_generators.c),
- * which this file's ag_bench_pipelines runs after its own and whose memory
- * and peer it measures with the same functions (ag_bench_memory_*,
- * ag_bench_run_peer). Training rows, all in the group "transformer":
+ * ("ddim50", group "diffusion", and "gan", group "gan": bench_generators.c)
+ * and the NeRF rows (group "nerf": bench_nerf.c), which this file's
+ * ag_bench_pipelines runs after its own and whose memory and peer they
+ * measure with the same functions (ag_bench_memory_*, ag_bench_run_peer).
+ * Training rows, all in the group "transformer":
  *   gpt-mini    ag_gpt_logits + cross-entropy, 6 layers, 384 wide, 6 heads,
  *               sequence 256, GPT-2's vocabulary of 50257; quick everywhere
  *   gpt2-small  the same at GPT-2 small's shape: 12 layers, 768 wide, 12
@@ -563,12 +564,13 @@ ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipel
   memset(peaks, 0, sizeof *peaks);
   size_t matched = 0;
   for (size_t k = 0; k < n_cases; k++) matched += (size_t)bp_matches(&bp_cases[k], o->filter);
-  char sampling[64];
-  if (!matched && !ag_bench_generators_matching(be, o, sampling, sizeof sampling))
+  char sampling[64], nerf[64];
+  const int sampled = ag_bench_generators_matching(be, o, sampling, sizeof sampling);
+  if (!matched && !sampled && !ag_bench_nerf_matching(o, nerf, sizeof nerf))
     return ag_set_error(AG_ERR_INVALID,
                         "pipelines: no row matches --filter '%s' (rows gpt-mini, gpt2-small, "
-                        "clip, %s; groups %s, diffusion, gan)",
-                        o->filter, sampling, BP_GROUP);
+                        "clip, %s, %s; groups %s, nerf, diffusion, gan)",
+                        o->filter, nerf, sampling, BP_GROUP);
   if (matched) AG_TRY(bp_peaks(be, comm, peaks));
   const bp_env env = {
       be, comm, o, peaks, ag_comm_rank(comm), ag_comm_world(comm), be->kind == AG_DEVICE_CUDA};
@@ -577,5 +579,6 @@ ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipel
     AG_TRY(bp_run_case(&env, &bp_cases[k], &rows[*count]));
     (*count)++;
   }
-  return ag_bench_generators(be, comm, o, rows, max, count);
+  AG_TRY(ag_bench_generators(be, comm, o, rows, max, count));
+  return ag_bench_nerf(be, comm, o, rows, max, count);
 }

@@ -337,15 +337,16 @@ def peak_mb(torch, a, rss0):
     return (peak_rss_kb()[0] - rss0) / 1024
 
 
-def compiled(torch, a, model, call, result):
-    """The same calls with the model under torch.compile, on CUDA."""
+def compiled(torch, a, model, call, result, timer=time_calls):
+    """The same calls with the model under torch.compile, on CUDA, timed by
+    timer (time_calls' arguments)."""
     if a.device != "cuda":
         return {"available": False, "why": "torch.compile is timed on CUDA only"}
     if a.no_compile or not hasattr(torch, "compile"):
         why = "--no-compile" if a.no_compile else f"torch {torch.__version__} has no torch.compile"
         return {"available": False, "why": why}
     try:
-        ms = time_calls(torch, a, call, torch.compile(model))
+        ms = timer(torch, a, call, torch.compile(model))
     except Exception as e:  # the eager result stands; say why this one does not
         return {"available": False, "why": f"torch.compile failed: {type(e).__name__}: {e}"[:150]}
     return dict(result, mode="torch.compile", ms=ms, peak_mb=peak_mb(torch, a, 0))

@@ -121,5 +121,7 @@ int ag_cmd_eval_nerf(const ag_cli *cli, int argc, char **argv);
 extern const char ag_cmd_eval_nerf_options[];
 int ag_cmd_render(const ag_cli *cli, int argc, char **argv);
 extern const char ag_cmd_render_options[];
+int ag_cmd_export_mesh(const ag_cli *cli, int argc, char **argv);
+extern const char ag_cmd_export_mesh_options[];
 
 #endif

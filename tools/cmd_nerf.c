@@ -6,7 +6,9 @@
  *   aigc eval nerf --checkpoint M    PSNR and SSIM on a scene's test views
  *   aigc render --checkpoint M       frames of a camera file or an orbit (or
  *                                    a job file of several), resumable, split
- *                                    over mpirun's ranks */
+ *                                    over mpirun's ranks
+ *   aigc export-mesh --checkpoint M  the iso-density surface as a coloured
+ *                                    PLY (models/nerf/ag_nerf_mesh.h) */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <limits.h>
@@ -20,6 +22,7 @@
 #include "aigc_cli.h"
 #include "models/nerf/ag_nerf.h"
 #include "models/nerf/ag_nerf_make_scene.h"
+#include "models/nerf/ag_nerf_mesh.h"
 #include "runtime/core/ag_info.h"
 #include "runtime/dist/ag_comm.h"
 #include "runtime/io/json.h"
@@ -648,5 +651,80 @@ int ag_cmd_render(const ag_cli *cli, int argc, char **argv) {
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
   if (rc == AG_EXIT_OK) rc = job ? render_all(jobs.jobs, jobs.n, be) : render_all(&r, 1, be);
   free_jobs(&jobs);
+  return rc;
+}
+
+/* ---- export-mesh -------------------------------------------------------------- */
+
+const char ag_cmd_export_mesh_options[] =
+    "  --checkpoint FILE          the model (" DEFAULT_CHECKPOINT
+    ")\n"
+    "  --out FILE                 the binary PLY to write (required)\n"
+    "  --res N                    density samples per axis over the box, 2..1024 (128)\n"
+    "  --threshold X              the iso-density of the surface (10)\n"
+    "  --all-cells                sample every cell, also those the occupancy grid skips\n";
+
+typedef struct export_mesh_args {
+  const char *checkpoint, *out;
+  ag_nerf_mesh_opts opts;
+} export_mesh_args;
+
+static int parse_export_mesh(const ag_cli *cli, int argc, char **argv, export_mesh_args *e) {
+  long long res = e->opts.res;
+  ag_cli_args a = ag_cli_args_of(cli, argc, argv);
+  while (ag_cli_next(&a)) {
+    ag_cli_text(&a, "--checkpoint", &e->checkpoint);
+    ag_cli_text(&a, "--out", &e->out);
+    ag_cli_int(&a, "--res", 1024, &res);
+    ag_cli_float(&a, "--threshold", &e->opts.threshold);
+    ag_cli_flag(&a, "--all-cells", &e->opts.all_cells);
+  }
+  if (a.rc) return a.rc;
+  if (res < 2) return ag_cli_usage_error(cli, "--res '%lld': at least 2 samples per axis", res);
+  if (!e->out) return ag_cli_usage_error(cli, "--out FILE is required");
+  e->opts.res = res;
+  return AG_EXIT_OK;
+}
+
+/* The mesh's bounding box, to compare with the scene's object. */
+static void print_bounds(const ag_mesh *m) {
+  float lo[3] = {0, 0, 0}, hi[3] = {0, 0, 0};
+  for (int64_t i = 0; i < m->vertices; i++)
+    for (int a = 0; a < 3; a++) {
+      const float v = m->pos[3 * i + a];
+      if (i == 0 || v < lo[a]) lo[a] = v;
+      if (i == 0 || v > hi[a]) hi[a] = v;
+    }
+  printf("bounds:            x [%.3f, %.3f], y [%.3f, %.3f], z [%.3f, %.3f]\n", lo[0], hi[0], lo[1],
+         hi[1], lo[2], hi[2]);
+}
+
+static int export_mesh(const export_mesh_args *e, ag_backend *be) {
+  ag_nerf_model m = {0};
+  ag_mesh mesh = {0};
+  const double t0 = ag_now_seconds();
+  int rc = ag_nerf_load(e->checkpoint, be, &m) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
+  if (rc == AG_EXIT_OK && ag_nerf_mesh(&m, &e->opts, &mesh) != AG_OK) rc = AG_EXIT_RUNTIME;
+  if (rc == AG_EXIT_OK && ag_mesh_write_ply(&mesh, e->out) != AG_OK) rc = AG_EXIT_RUNTIME;
+  if (rc == AG_EXIT_OK) {
+    print_bounds(&mesh);
+    printf(
+        "mesh:              %lld vertices, %lld triangles (density %g on a %lld^3 lattice) "
+        "in %.1f s: %s\n",
+        (long long)mesh.vertices, (long long)mesh.triangles, e->opts.threshold,
+        (long long)e->opts.res, ag_now_seconds() - t0, e->out);
+  }
+  ag_mesh_free(&mesh);
+  ag_nerf_model_free(&m);
+  return rc;
+}
+
+int ag_cmd_export_mesh(const ag_cli *cli, int argc, char **argv) {
+  export_mesh_args e = {.checkpoint = DEFAULT_CHECKPOINT, .opts = ag_nerf_mesh_default_opts()};
+  int rc = parse_export_mesh(cli, argc, argv, &e);
+  ag_backend *be = NULL;
+  if (rc == AG_EXIT_OK) rc = ag_cli_check_writable_dir(e.out);
+  if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
+  if (rc == AG_EXIT_OK) rc = export_mesh(&e, be);
   return rc;
 }

@@ -8,17 +8,19 @@
 # `aigc-bench graph` on cuda and, where a CUDA-enabled PyTorch imports, their
 # PyTorch peers (bench/torch_peer.py, bench/torch_peer_train.py), and
 # `aigc-bench pipelines` at GPT-2 small's shape (gpt2-small: 12 layers, 768
-# wide, sequence 1024, batch 8) and its sampling rows (ddim50: DDIM-50 with
+# wide, sequence 1024, batch 8), its sampling rows (ddim50: DDIM-50 with
 # guidance, a doubled batch, of 256 images; gan: the GAN generator, 256
-# images), each of which runs its PyTorch peer itself (python3; for
-# gpt2-small torch.compile where it exists, for the sampling rows eager and
-# torch.compile) or says why it could not; the sampling rows' images/s and
-# ratios go into the summary. It prints a line per step and writes its logs
-# and JSON to OUTDIR:
+# images) and its NeRF rows (hashgrid: the encoding of 2^18 points, f16
+# table of 2^19 rows a level; nerf-train: training steps; nerf-render: an
+# 800x800 frame), each of which runs its PyTorch peer itself (python3; for
+# gpt2-small torch.compile where it exists, for the sampling and NeRF rows
+# eager and torch.compile) or says why it could not; the sampling and NeRF
+# rows' rates and ratios go into the summary. It prints a line per step and
+# writes its logs and JSON to OUTDIR:
 #   summary.txt  the lines printed     ctest.log    ctest -L gpu
 #   info.txt     nvidia-smi, aigc info bench.log    the benchmarks' tables
 #   build.log    configure and build   kernels.json, graph.json, pipelines.json,
-#   torch.log    the PyTorch peers     ddim50.json, gan.json: their JSON
+#   torch.log    the PyTorch peers     ddim50.json, gan.json, nerf.json: their JSON
 # Each step runs under its own timeout, cut to what is left of a 9-minute
 # budget, so a hung step costs its share and the whole check still ends.
 #
@@ -52,7 +54,7 @@ mkdir -p "$out"
 # Truncated, so a step that fails leaves no stale output of an earlier run.
 for f in summary.txt info.txt build.log ctest.log bench.log torch.log; do : >"$out/$f"; done
 rm -f "$out/kernels.json" "$out/graph.json" "$out/pipelines.json" "$out/ddim50.json" \
-  "$out/gan.json"
+  "$out/gan.json" "$out/nerf.json"
 
 report() { # a line of the summary, printed as it happens
   echo "$*" | tee -a "$out/summary.txt"
@@ -86,7 +88,9 @@ step() {
 
 # rates JSON: a summary line per row of a pipelines report: aigc's items/s
 # and PyTorch's, eager and under torch.compile, with aigc's ratio to each
-# (the targets for the sampling rows: >= 1.5x eager, >= 1.0x compile).
+# (the targets for the sampling rows: >= 1.5x eager, >= 1.0x compile; the
+# NeRF rows have none: nerf-train's peer skips the march, nerf-render has
+# no peer).
 rates() {
   python3 - "$1" <<'PY' | while IFS= read -r line; do report "$line"; done
 import json, sys
@@ -140,6 +144,8 @@ if step configure 60 build.log cmake -S . -B "$build" -DAG_CUDA=ON \
     --torch python3 --json "$out/ddim50.json" && rates "$out/ddim50.json" || true
   step gan 60 bench.log "$bench" pipelines --device cuda --filter gan --torch python3 \
     --json "$out/gan.json" && rates "$out/gan.json" || true
+  step nerf 120 bench.log "$bench" pipelines --device cuda --filter nerf --steps 5 \
+    --torch python3 --json "$out/nerf.json" && rates "$out/nerf.json" || true
   if ((torch_cuda)); then
     if [[ -s $out/kernels.json ]]; then
       step torch_peer 60 torch.log python3 bench/torch_peer.py "$out/kernels.json" --device cuda ||

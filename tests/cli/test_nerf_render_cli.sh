@@ -5,9 +5,10 @@
 # checkpoint and resumed ends with the bytes of an uninterrupted one (and
 # a finished one refuses to resume); eval reports PSNR and SSIM; an
 # orbit rendered whole, and rendered again in two parts (an interrupted
-# job resumed) to the same bytes, with a manifest; bad scenes, cameras and
-# checkpoints each give one clear line and a non-zero exit, nothing
-# written (about 20 s). With --mpi, the orbit on 2 ranks gives the bytes of
+# job resumed) to the same bytes, with a manifest; a job file of two
+# renders; export-mesh writes a coloured PLY of the model; bad scenes,
+# cameras, job files, checkpoints and mesh options each give one clear line
+# and a non-zero exit, nothing written (about 30 s). With --mpi, the orbit on 2 ranks gives the bytes of
 # 1 rank.
 set -u
 aigc=$1 mode=${2:-} mpirun=${3:-mpirun}
@@ -86,6 +87,32 @@ for f in 0 1 2 3; do
   check "frame $f: resumed job, same bytes" cmp "$tmp/whole/frame_000$f.png" "$tmp/parts/frame_000$f.png"
 done
 
+# A job file of two renders (paths relative to it): the orbit's bytes again,
+# and the scene's test cameras with depth.
+mkdir -p "$tmp/job/orbit" "$tmp/job/test"
+printf '{"jobs": [
+  {"checkpoint": "../m.safetensors", "orbit": 4, "res": "16x12", "out": "orbit", "frames": "1:3"},
+  {"checkpoint": "%s", "cameras": "../s/transforms_test.json", "out": "test", "depth": true}
+]}\n' "$ckpt" >"$tmp/job/jobs.json"
+out=$("$aigc" --device cpu render --job "$tmp/job/jobs.json" --quiet 2>&1); rc=$?
+echo "$out"
+check "a job file renders" test $rc -eq 0
+check "each of its renders reports" test "$(grep -c "^rendered:" <<<"$out")" -eq 2
+for f in 1 2; do
+  check "job frame $f: the orbit's bytes" cmp "$tmp/whole/frame_000$f.png" "$tmp/job/orbit/frame_000$f.png"
+done
+check "only the job's range" test ! -e "$tmp/job/orbit/frame_0000.png"
+check "the second render, with depth" test -s "$tmp/job/test/frame_0001.png" -a -s "$tmp/job/test/depth_0001.png"
+printf '{"jobs": [{"checkpoint": "m", "orbit": 2, "out": "o"}, {"checkpoint": "m", "out": "o", "dpeth": true}]}' \
+  >"$tmp/job/typo.json"
+expect_error "a job file with an unknown field" "typo.json: job 1: unknown field 'dpeth'" \
+  --device cpu render --job "$tmp/job/typo.json"
+check "a bad job file renders nothing" test ! -e "$tmp/job/o"
+printf '{"jobs": [{"checkpoint": "m", "orbit": "2", "out": "o"}]}' >"$tmp/job/type.json"
+expect_error "a job field of the wrong type" "type.json: job 0: 'orbit' must be a number" \
+  --device cpu render --job "$tmp/job/type.json"
+expect_error "a job file that is not JSON" "not JSON" --device cpu render --job "$ckpt"
+
 # Bad inputs.
 cp -r "$tmp/s" "$tmp/holes"
 rm "$tmp/holes/train/r_3.png"
@@ -111,6 +138,33 @@ expect_usage "both cameras and an orbit" "one of --cameras FILE and --orbit N" \
 expect_usage "a bad range" "--frames '3:1'" render --orbit 4 --frames 3:1 --out "$tmp/none"
 expect_usage "a bad size" "--res '16'" render --orbit 4 --res 16 --out "$tmp/none"
 expect_usage "train without a scene" "--scene DIR is required" train nerf --steps 1
+
+# export-mesh: the tiny model's surface as a binary PLY whose size is its
+# header's counts (at Instant-NGP's density 2.5: after 120 steps little of
+# it reaches the default 10); bad checkpoints and lattices.
+out=$("$aigc" --device cpu export-mesh --checkpoint "$ckpt" --out "$tmp/mesh.ply" --res 32 \
+  --threshold 2.5 2>&1); rc=$?
+echo "$out"
+check "export-mesh exits 0" test $rc -eq 0
+check "it reports vertices and triangles" grep -q "^mesh: *[0-9]* vertices, [0-9]* triangles" <<<"$out"
+header=$(head -c 1024 "$tmp/mesh.ply" | sed '/^end_header$/q')
+verts=$(sed -n 's/^element vertex //p' <<<"$header") faces=$(sed -n 's/^element face //p' <<<"$header")
+check "the PLY has faces" test "${faces:-0}" -gt 0
+check "vertices with colours" grep -q "^property uchar blue$" <<<"$header"
+check "the PLY's size is its counts'" \
+  test "$(stat -c %s "$tmp/mesh.ply")" -eq $((${#header} + 1 + 15 * verts + 13 * faces))
+check "no temporary mesh left" test -z "$(find "$tmp" -maxdepth 1 -name 'mesh.ply.tmp*')"
+expect_error "a missing checkpoint" "$tmp/absent.safetensors" \
+  export-mesh --checkpoint "$tmp/absent.safetensors" --out "$tmp/none.ply"
+expect_error "a GPT checkpoint as a mesh" "a 'gpt' checkpoint, not a nerf checkpoint" \
+  export-mesh --checkpoint "$tmp/gpt.safetensors" --out "$tmp/none.ply"
+check "no mesh from a bad checkpoint" test ! -e "$tmp/none.ply"
+expect_usage "a lattice of 1" "--res '1'" export-mesh --checkpoint "$ckpt" --out "$tmp/none.ply" --res 1
+expect_usage "a lattice of garbage" "--res 'many'" \
+  export-mesh --checkpoint "$ckpt" --out "$tmp/none.ply" --res many
+expect_usage "a negative threshold" "--threshold '-1'" \
+  export-mesh --checkpoint "$ckpt" --out "$tmp/none.ply" --threshold=-1
+expect_usage "export-mesh without --out" "--out FILE is required" export-mesh --checkpoint "$ckpt"
 
 echo "$fails failure(s)"
 exit $((fails > 0))

@@ -4,6 +4,11 @@
 ag_add_gtest(models_nerf_scene LABEL cpu SOURCES test_nerf_scene.cpp
   LIBS ag_models ag_runtime ag::cjson)
 
+# NeRF mesh export without a model: marching tetrahedra on analytic sphere
+# fields (on the sphere, closed, wound outward, its volume), empty fields,
+# the PLY writer's bytes read back (a second).
+ag_add_gtest(models_nerf_mesh LABEL cpu SOURCES test_nerf_mesh.cpp LIBS ag_models ag_runtime)
+
 # aigc make-scene from the command line: each scene tiny, bad names and
 # options (seconds).
 add_test(NAME cli_nerf COMMAND ${PROJECT_SOURCE_DIR}/tests/cli/test_nerf_cli.sh $<TARGET_FILE:aigc>)
