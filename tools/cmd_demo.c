@@ -591,7 +591,7 @@ static ag_status train_nerf(demo *d, nerf_run *r) {
   o.steps = r->plan.steps;
   o.out = r->checkpoint;
   AG_TRY(ag_nerf_train(d->be, &c, &o, &r->train, &r->val, &r->m, &r->tr));
-  AG_TRY(ag_nerf_evaluate(&r->m, &r->test, &r->ev));
+  AG_TRY(ag_nerf_evaluate(&r->m, &r->test, 1, &r->ev));
   printf("  trained: %lld steps in %.0f s (%.0f rays/s), loss %.4f -> %.4f\n",
          (long long)r->tr.steps, r->tr.seconds, (double)r->tr.rays / r->tr.seconds,
          r->tr.first_loss, r->tr.last_loss);

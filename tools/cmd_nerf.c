@@ -127,6 +127,7 @@ const char ag_cmd_train_nerf_options[] =
     "  --max-res N                the finest grid level's resolution over the box (2048 x bound)\n"
     "  --lr X                     Adam learning rate (0.01)\n"
     "  --seed N                   seed of the weights and the rays (1)\n"
+    "  --jitter                   rays through random points of their pixels (their centres)\n"
     "  --out FILE                 the checkpoint to write (" DEFAULT_CHECKPOINT
     ")\n"
     "  --save-every N             also write it every N steps, to resume from (at the end only)\n"
@@ -162,6 +163,7 @@ static int parse_train(const ag_cli *cli, int argc, char **argv, train_args *t) 
     ag_cli_int(&a, "--save-every", INT_MAX, &save_every);
     ag_cli_float(&a, "--lr", &t->opts.lr);
     ag_cli_flag(&a, "--deterministic", &t->deterministic);
+    ag_cli_flag(&a, "--jitter", &t->opts.jitter);
     ag_cli_flag(&a, "--quiet", &quiet);
   }
   if (a.rc) return a.rc;
@@ -253,27 +255,33 @@ const char ag_cmd_eval_nerf_options[] =
     "  --checkpoint FILE          the model (" DEFAULT_CHECKPOINT
     ")\n"
     "  --scene DIR                the scene whose test views are measured (required)\n"
-    "  --split NAME               the views to measure (test)\n";
+    "  --split NAME               the views to measure (test)\n"
+    "  --aa N                     N x N rays a pixel, averaged (1: the pixel's centre)\n";
 
-static int evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, const char *split) {
+static int evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, const char *split, int aa) {
   ag_nerf_eval e;
-  if (ag_nerf_evaluate(m, s, &e) != AG_OK) return AG_EXIT_RUNTIME;
+  if (ag_nerf_evaluate(m, s, aa, &e) != AG_OK) return AG_EXIT_RUNTIME;
   printf("%s views:        %d, rendered in %.1f s (%.0f samples per view)\n", split, e.views,
          e.seconds, (double)e.samples / e.views);
-  printf("PSNR:              %.2f dB (mean over views; white background, sRGB)\n", e.psnr);
+  printf(
+      "PSNR:              %.2f dB (mean over views; white background, sRGB, %dx%d rays a pixel)\n",
+      e.psnr, aa, aa);
   printf("SSIM:              %.4f\n", e.ssim);
   return AG_EXIT_OK;
 }
 
 int ag_cmd_eval_nerf(const ag_cli *cli, int argc, char **argv) {
   const char *path = DEFAULT_CHECKPOINT, *dir = NULL, *split = "test";
+  long long aa = 1;
   ag_cli_args a = ag_cli_args_of(cli, argc, argv);
   while (ag_cli_next(&a)) {
     ag_cli_text(&a, "--checkpoint", &path);
     ag_cli_text(&a, "--scene", &dir);
     ag_cli_text(&a, "--split", &split);
+    ag_cli_int(&a, "--aa", 16, &aa);
   }
   if (a.rc) return a.rc;
+  if (aa < 1) return ag_cli_usage_error(cli, "--aa %lld: 1..16 rays a pixel side expected", aa);
   if (!dir) return ag_cli_usage_error(cli, "--scene DIR is required");
   ag_backend *be = NULL;
   ag_nerf_model m = {0};
@@ -281,7 +289,7 @@ int ag_cmd_eval_nerf(const ag_cli *cli, int argc, char **argv) {
   int rc = ag_cli_use_device(cli, &be);
   if (rc == AG_EXIT_OK && ag_nerf_scene_load(dir, split, &s) != AG_OK) rc = AG_EXIT_RUNTIME;
   if (rc == AG_EXIT_OK && ag_nerf_load(path, be, &m) != AG_OK) rc = AG_EXIT_RUNTIME;
-  if (rc == AG_EXIT_OK) rc = evaluate(&m, &s, split);
+  if (rc == AG_EXIT_OK) rc = evaluate(&m, &s, split, (int)aa);
   ag_nerf_model_free(&m);
   ag_nerf_scene_free(&s);
   return rc;
@@ -298,16 +306,17 @@ const char ag_cmd_render_options[] =
     "  --frames A:B               only frames A .. B-1 (all)\n"
     "  --out DIR                  where frame_NNNN.png and manifest.json go (required)\n"
     "  --depth                    also depth_NNNN.png (grey: near to far over the box)\n"
+    "  --aa N                     N x N rays a pixel, averaged (1: the pixel's centre)\n"
     "  --job FILE                 or several renders: a JSON {\"jobs\": [...]} of objects with\n"
     "                             the fields checkpoint, cameras | orbit, res, frames, out,\n"
-    "                             depth (as the options; paths relative to FILE's directory)\n"
+    "                             depth, aa (as the options; paths relative to FILE's directory)\n"
     "  --quiet                    no progress line\n"
     "frames already in DIR are kept, so an interrupted job resumes;\n"
     "under `mpirun -np N` the frames are split over the ranks.\n";
 
 typedef struct render_args {
   const char *checkpoint, *cameras, *res, *frames, *out;
-  long long orbit;
+  long long orbit, aa; /* aa 0: 1 */
   int depth, quiet;
   int w, h;
   long long first, last; /* the frame range [first, last); last 0: to the end */
@@ -340,6 +349,8 @@ static int resolve_render(render_args *r, char *why, size_t len) {
     return snprintf(why, len, "one of --cameras FILE and --orbit N is required"), 0;
   if (r->orbit < 0 || r->orbit > 1000000)
     return snprintf(why, len, "--orbit %lld: 1..1000000 views expected", r->orbit), 0;
+  if (r->aa < 0 || r->aa > 16)
+    return snprintf(why, len, "--aa %lld: 1..16 rays a pixel side expected", r->aa), 0;
   if (r->res && (sscanf(r->res, "%dx%d", &r->w, &r->h) != 2 || r->w < 1 || r->h < 1 ||
                  r->w > 16384 || r->h > 16384))
     return snprintf(why, len, "--res '%s': WxH expected, e.g. 800x800", r->res), 0;
@@ -355,6 +366,7 @@ static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r
     ag_cli_text(&a, "--checkpoint", &r->checkpoint);
     ag_cli_text(&a, "--cameras", &r->cameras);
     ag_cli_int(&a, "--orbit", 1000000, &r->orbit);
+    ag_cli_int(&a, "--aa", 16, &r->aa);
     ag_cli_text(&a, "--res", &r->res);
     ag_cli_text(&a, "--frames", &r->frames);
     ag_cli_text(&a, "--out", &r->out);
@@ -363,7 +375,7 @@ static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r
     ag_cli_flag(&a, "--quiet", &r->quiet);
   }
   if (a.rc) return a.rc;
-  if (*job && (r->cameras || r->orbit || r->res || r->frames || r->out || r->depth))
+  if (*job && (r->cameras || r->orbit || r->res || r->frames || r->out || r->depth || r->aa))
     return ag_cli_usage_error(cli, "--job FILE holds the renders: only --quiet goes with it");
   char why[256];
   if (!*job && !resolve_render(r, why, sizeof why)) return ag_cli_usage_error(cli, "%s", why);
@@ -384,13 +396,14 @@ static int resolve_path(const char *dir, const char *path, char out[4096]) {
 static int read_job(const cJSON *o, const char *dir, render_args *r, char paths[3][4096], char *why,
                     size_t len) {
   static const char *const known[] = {"checkpoint", "cameras", "orbit", "res",
-                                      "frames",     "out",     "depth"};
+                                      "frames",     "out",     "depth", "aa"};
   if (!cJSON_IsObject(o)) return snprintf(why, len, "not an object"), 0;
   for (const cJSON *f = o->child; f; f = f->next) {
     int ok = 0;
     for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(f->string, known[k]);
     if (!ok) return snprintf(why, len, "unknown field '%s'", f->string), 0;
-    const int number = !strcmp(f->string, "orbit"), flag = !strcmp(f->string, "depth");
+    const int number = !strcmp(f->string, "orbit") || !strcmp(f->string, "aa");
+    const int flag = !strcmp(f->string, "depth");
     if (number ? !cJSON_IsNumber(f) : flag ? !cJSON_IsBool(f) : !cJSON_IsString(f))
       return snprintf(why, len, "'%s' must be a %s", f->string,
                       number ? "number"
@@ -413,6 +426,10 @@ static int read_job(const cJSON *o, const char *dir, render_args *r, char paths[
       (orbit->valuedouble != (double)(long long)orbit->valuedouble || orbit->valuedouble < 1))
     return snprintf(why, len, "'orbit' must be a whole number of views"), 0;
   if (orbit) r->orbit = (long long)orbit->valuedouble;
+  const cJSON *aa = cJSON_GetObjectItemCaseSensitive(o, "aa");
+  if (aa && (aa->valuedouble != (double)(long long)aa->valuedouble || aa->valuedouble < 1))
+    return snprintf(why, len, "'aa' must be a whole number of rays a pixel side"), 0;
+  if (aa) r->aa = (long long)aa->valuedouble;
   const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "res");
   const cJSON *frames = cJSON_GetObjectItemCaseSensitive(o, "frames");
   if (res) r->res = res->valuestring;
@@ -546,6 +563,7 @@ static ag_status render_frames(const render_args *r, const ag_nerf_model *m,
   const int show = !r->quiet && rank == 0;
   ag_status st = alloc_buffers(v, &b);
   if (st == AG_OK) st = ag_nerf_renderer_new(m->p, &m->c, m->occ.bitfield, 1 << 12, &rn);
+  if (st == AG_OK) ag_nerf_renderer_set_aa(rn, r->aa ? (int)r->aa : 1);
   if (show) ag_progress_begin(&prog, "render", mine, "ray", stderr);
   int64_t done = 0;
   for (int64_t f = r->first + rank; st == AG_OK && f < r->last; f += world) {

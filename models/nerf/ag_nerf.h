@@ -107,6 +107,10 @@ typedef struct ag_nerf_renderer ag_nerf_renderer;
 ag_status ag_nerf_renderer_new(ag_params *p, const ag_nerf_config *c, ag_tensor *bitfield,
                                int64_t rays, ag_nerf_renderer **out);
 void ag_nerf_renderer_free(ag_nerf_renderer *r);
+/* aa x aa rays a pixel, one through the centre of each of its aa x aa
+ * sub-pixels, averaged (anti-aliasing, as the scenes' references are
+ * made); 1, the default, is one ray through the pixel's centre. */
+void ag_nerf_renderer_set_aa(ag_nerf_renderer *r, int aa);
 /* The camera's image over background bg: rgb [h * w * 3] in [0, 1] and
  * opacity [h * w] (either may be NULL); depth likewise (may be NULL).
  * Every ray gets all its samples: a batch that fills the capacity is cut
@@ -142,6 +146,7 @@ typedef struct ag_nerf_train_opts {
   int64_t occ_interval;   /* steps between occupancy updates */
   int64_t occ_warmup;     /* steps during which every cell is updated */
   uint64_t seed;
+  int jitter; /* rays through random points of their pixels, not the centres */
   int progress;
   int64_t val_every;  /* steps between val-view PSNRs on the progress line (0: none) */
   int64_t save_every; /* steps between checkpoints to `out` (0: at the end only) */
@@ -177,9 +182,11 @@ typedef struct ag_nerf_eval {
   int64_t samples; /* marched, over every view */
 } ag_nerf_eval;
 
-/* Every view of scene s rendered over white and measured against its image
- * (the NeRF-synthetic protocol: white background, sRGB values as stored). */
-ag_status ag_nerf_evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, ag_nerf_eval *out);
+/* Every view of scene s rendered over white (aa x aa rays a pixel, see
+ * ag_nerf_renderer_set_aa) and measured against its image (the
+ * NeRF-synthetic protocol: white background, sRGB values as stored). */
+ag_status ag_nerf_evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, int aa,
+                           ag_nerf_eval *out);
 
 /* Trains a model on the scene's train split (val: the view for the PSNRs,
  * may be NULL) on backend be: a new one, or o->resume's, continued where it

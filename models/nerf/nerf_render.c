@@ -49,6 +49,8 @@ struct ag_nerf_renderer {
   nerf_batch b;
   float *origins, *dirs, *bg, *color, *opacity, *depth;
   int32_t *rays;
+  int aa;       /* rays per pixel side */
+  float ox, oy; /* this pass's ray position inside its pixel, in [0, 1) */
 };
 
 void ag_nerf_renderer_free(ag_nerf_renderer *r) {
@@ -74,6 +76,7 @@ ag_status ag_nerf_renderer_new(ag_params *p, const ag_nerf_config *c, ag_tensor 
   ag_nerf_renderer *r = calloc(1, sizeof *r);
   if (!r) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
   r->c = *c;
+  r->aa = 1;
   const size_t n3 = 3 * (size_t)rays;
   r->origins = malloc(sizeof(float) * n3), r->dirs = malloc(sizeof(float) * n3);
   r->bg = malloc(sizeof(float) * n3), r->color = malloc(sizeof(float) * n3);
@@ -104,7 +107,7 @@ static void fill_rays(ag_nerf_renderer *r, const ag_nerf_camera *cam, const floa
     float *o = r->origins + 3 * i, *d = r->dirs + 3 * i;
     if (i < m) {
       const int64_t px = (first + i) % cam->w, py = (first + i) / cam->w;
-      ag_nerf_camera_ray(cam, (float)px + 0.5f, (float)py + 0.5f, o, d);
+      ag_nerf_camera_ray(cam, (float)px + r->ox, (float)py + r->oy, o, d);
     } else {
       nerf_dead_ray(&r->c, o, d);
     }
@@ -150,8 +153,9 @@ static ag_status read_batch(ag_nerf_renderer *r, int64_t first, int64_t done, fl
   return AG_OK;
 }
 
-ag_status ag_nerf_render_view(ag_nerf_renderer *r, const ag_nerf_camera *cam, const float bg[3],
-                              float *rgb, float *opacity, float *depth, int64_t *samples) {
+/* The view with every ray at (ox, oy) inside its pixel. */
+static ag_status render_pass(ag_nerf_renderer *r, const ag_nerf_camera *cam, const float bg[3],
+                             float *rgb, float *opacity, float *depth, int64_t *samples) {
   const int64_t pixels = (int64_t)cam->w * cam->h;
   const size_t bytes = sizeof(float) * 3 * (size_t)r->b.rays;
   int64_t marched = 0;
@@ -170,6 +174,52 @@ ag_status ag_nerf_render_view(ag_nerf_renderer *r, const ag_nerf_camera *cam, co
   }
   if (samples) *samples = marched;
   return AG_OK;
+}
+
+void ag_nerf_renderer_set_aa(ag_nerf_renderer *r, int aa) { r->aa = aa < 1 ? 1 : aa; }
+
+/* dst += src / k over n values, when both are there. */
+static void accumulate(float *dst, const float *src, size_t n, float k) {
+  for (size_t i = 0; dst && i < n; i++) dst[i] += src[i] / k;
+}
+
+/* aa x aa passes, one through each sub-pixel's centre, averaged into the
+ * outputs. */
+static ag_status render_supersampled(ag_nerf_renderer *r, const ag_nerf_camera *cam,
+                                     const float bg[3], float *rgb, float *opacity, float *depth,
+                                     int64_t *samples) {
+  const size_t n = (size_t)cam->w * (size_t)cam->h;
+  float *c = rgb ? malloc(sizeof(float) * 3 * n) : NULL,
+        *a = opacity ? malloc(sizeof(float) * n) : NULL;
+  float *d = depth ? malloc(sizeof(float) * n) : NULL;
+  ag_status st = (!rgb || c) && (!opacity || a) && (!depth || d)
+                     ? AG_OK
+                     : ag_set_error(AG_ERR_OOM, "nerf render: out of host memory");
+  if (rgb) memset(rgb, 0, sizeof(float) * 3 * n);
+  if (opacity) memset(opacity, 0, sizeof(float) * n);
+  if (depth) memset(depth, 0, sizeof(float) * n);
+  const float passes = (float)(r->aa * r->aa);
+  int64_t marched = 0;
+  for (int s = 0; st == AG_OK && s < r->aa * r->aa; s++) {
+    int64_t got = 0;
+    r->ox = ((float)(s % r->aa) + 0.5f) / (float)r->aa;
+    r->oy = ((float)(s / r->aa) + 0.5f) / (float)r->aa;
+    st = render_pass(r, cam, bg, c, a, d, &got);
+    accumulate(rgb, c, 3 * n, passes);
+    accumulate(opacity, a, n, passes);
+    accumulate(depth, d, n, passes);
+    marched += got;
+  }
+  free(c), free(a), free(d);
+  if (samples) *samples = marched;
+  return st;
+}
+
+ag_status ag_nerf_render_view(ag_nerf_renderer *r, const ag_nerf_camera *cam, const float bg[3],
+                              float *rgb, float *opacity, float *depth, int64_t *samples) {
+  if (r->aa > 1) return render_supersampled(r, cam, bg, rgb, opacity, depth, samples);
+  r->ox = r->oy = 0.5f;
+  return render_pass(r, cam, bg, rgb, opacity, depth, samples);
 }
 
 void ag_nerf_orbit(int n, int w, int h, float radius, float elevation, ag_nerf_camera *cams) {
@@ -256,13 +306,15 @@ void ag_nerf_reference(const ag_image *img, const float bg[3], float *rgb) {
   for (int64_t i = 0; i < n; i++) ag_nerf_composite(img->pixels + 4 * i, bg, rgb + 3 * i);
 }
 
-ag_status ag_nerf_evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, ag_nerf_eval *out) {
+ag_status ag_nerf_evaluate(const ag_nerf_model *m, const ag_nerf_scene *s, int aa,
+                           ag_nerf_eval *out) {
   const float white[3] = {1, 1, 1};
   ag_nerf_renderer *r = NULL;
   float *rgb = NULL, *ref = NULL;
   memset(out, 0, sizeof *out);
   const double t0 = ag_now_seconds();
   ag_status st = ag_nerf_renderer_new(m->p, &m->c, m->occ.bitfield, 4096, &r);
+  if (st == AG_OK) ag_nerf_renderer_set_aa(r, aa);
   for (int i = 0; st == AG_OK && i < s->cameras.n; i++) {
     const ag_nerf_camera *cam = &s->cameras.cams[i];
     const size_t n = 3 * (size_t)cam->w * (size_t)cam->h;

@@ -107,15 +107,20 @@ static ag_philox4 draw(uint64_t seed, int64_t step, int64_t i, uint32_t k) {
   return ag_philox4x32_10(ctr, (uint32_t)seed, (uint32_t)(seed >> 32));
 }
 
-/* Ray i of step s: a random pixel of a random view, jittered inside the
- * pixel, over a random background (so alpha is learnt, not baked in). */
+/* Ray i of step s: a random pixel of a random view, over a random
+ * background (so alpha is learnt, not baked in). The ray goes through the
+ * pixel's centre, where the renderer casts it, unless o->jitter: a pixel's
+ * value is its area's mean (the scenes average 4x4 rays), and a ray through
+ * a random point of it is a noisy sample of that mean, which on a 64x64
+ * textured scene costs 1.3 dB of test PSNR. */
 static void live_ray(trainer *t, int64_t step, int64_t i) {
   const ag_philox4 r = draw(t->o->seed, step, i, 0), q = draw(t->o->seed, step, i, 1);
   const ag_nerf_scene *sc = t->scene;
   const int64_t view = r.v[0] % (uint32_t)sc->cameras.n;
   const ag_nerf_camera *cam = &sc->cameras.cams[view];
   const uint32_t px = r.v[1] % (uint32_t)cam->w, py = r.v[2] % (uint32_t)cam->h;
-  const float jx = ag_philox_u01(r.v[3]), jy = ag_philox_u01(q.v[3]);
+  const float jx = t->o->jitter ? ag_philox_u01(r.v[3]) : 0.5f;
+  const float jy = t->o->jitter ? ag_philox_u01(q.v[3]) : 0.5f;
   ag_nerf_camera_ray(cam, (float)px + jx, (float)py + jy, t->origins + 3 * i, t->dirs + 3 * i);
   float *bg = t->bg + 3 * i;
   for (int k = 0; k < 3; k++) bg[k] = ag_philox_u01(q.v[k]);

@@ -3,8 +3,9 @@
 // occupancy grid prunes empty space); rendering in batches that overflow
 // their sample capacity gives the image of one large batch; checkpoints
 // round-trip to the same pixels and refuse other models; a run stopped and
-// resumed ends with the bytes of one run; the orbit cameras look at the
-// origin; PSNR and SSIM on known images. Where the emulator is built, a
+// resumed ends with the bytes of one run; 2x2 supersampling averages the
+// sub-pixels' centres; the orbit cameras look at the origin; PSNR and SSIM
+// on known images. Where the emulator is built, a
 // view rendered by the CUDA kernels (emulated) against the CPU, and
 // deterministic training on them repeating to the byte.
 #include <gtest/gtest.h>
@@ -184,6 +185,39 @@ TEST(NerfRender, OverflowingBatchesGiveTheImageOfOneBatch) {
   float worst = 0;
   for (size_t i = 0; i < one.size(); i++) worst = std::fmax(worst, std::fabs(one[i] - cut[i]));
   EXPECT_LE(worst, 1e-5f);
+}
+
+// 2x2 rays a pixel are the rays through the pixel centres of the view at
+// twice the resolution (focal lengths and principal point doubled), averaged.
+TEST(NerfRender, SupersamplingAveragesTheCentresOfSubPixels) {
+  Trained &t = trained();
+  ASSERT_EQ(t.st, AG_OK) << ag_last_error();
+  const ag_nerf_camera cam = scene().val.cameras.cams[0];
+  ag_nerf_camera fine = cam;
+  fine.w *= 2, fine.h *= 2, fine.fx *= 2, fine.fy *= 2, fine.cx *= 2, fine.cy *= 2;
+  const std::vector<float> big = render(t.m, fine, 1024);
+  std::vector<float> aa(3 * cam.w * cam.h);
+  ag_nerf_renderer *r = nullptr;
+  const float white[3] = {1, 1, 1};
+  ASSERT_EQ(ag_nerf_renderer_new(t.m.p, &t.m.c, t.m.occ.bitfield, 1024, &r), AG_OK);
+  ag_nerf_renderer_set_aa(r, 2);
+  EXPECT_EQ(ag_nerf_render_view(r, &cam, white, aa.data(), nullptr, nullptr, nullptr), AG_OK)
+      << ag_last_error();
+  ag_nerf_renderer_free(r);
+  float worst = 0, spread = 0;
+  for (int y = 0; y < cam.h; y++)
+    for (int x = 0; x < cam.w; x++)
+      for (int k = 0; k < 3; k++) {
+        float mean = 0, lo = 1, hi = 0;
+        for (int s = 0; s < 4; s++) {
+          const float v = big[3 * ((2 * y + s / 2) * fine.w + 2 * x + s % 2) + k];
+          mean += v / 4, lo = std::fmin(lo, v), hi = std::fmax(hi, v);
+        }
+        worst = std::fmax(worst, std::fabs(mean - aa[3 * (y * cam.w + x) + k]));
+        spread = std::fmax(spread, hi - lo);
+      }
+  EXPECT_LE(worst, 1e-5f);
+  EXPECT_GT(spread, 0.05f);  // the sub-pixels differ: the average is not one ray's value
 }
 
 TEST(NerfCheckpoint, RoundTripsToTheSamePixelsAndRefusesOtherModels) {
