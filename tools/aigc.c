@@ -56,7 +56,7 @@ static const ag_cli_command commands[] = {
     {"eval", "nerf", ag_cmd_eval_nerf, ag_cmd_eval_nerf_options,
      "PSNR and SSIM of a NeRF on a scene's test views"},
     {"render", NULL, ag_cmd_render, ag_cmd_render_options,
-     "render NeRF frames (camera file or orbit), resumable, split over ranks"},
+     "render NeRF frames (camera file, orbit or job file), resumable, split over ranks"},
     {"export-mesh", NULL, ag_cmd_export_mesh, ag_cmd_export_mesh_options,
      "a NeRF's iso-density surface as a binary PLY with vertex colours"},
 };
