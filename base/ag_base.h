@@ -46,6 +46,22 @@ ag_status ag_set_error(ag_status st, const char *fmt, ...)
 const char *ag_last_error(void);
 void ag_clear_error(void);
 
+/* Overflow-checked size arithmetic. Every size that comes from outside the
+ * process (a file's dims, offsets, lengths; a command line's counts) goes
+ * through these before it reaches an allocation or pointer arithmetic. Each
+ * returns 1 and stores the exact result, or returns 0 and leaves *out
+ * untouched when the result does not fit. */
+int ag_size_add(size_t a, size_t b, size_t *out);
+int ag_size_mul(size_t a, size_t b, size_t *out);
+
+/* Element count and byte size of a shape of `ndim` dims of `esize` bytes
+ * each. Fails (returns 0) when a dim is negative or when the product of the
+ * non-zero dims times `esize` exceeds `max_bytes`: a zero dim must not hide
+ * huge others, because strides multiply them all. `esize` must be >= 1;
+ * `count` and `bytes` may be NULL. */
+int ag_shape_size(const int64_t *dims, int ndim, size_t esize, size_t max_bytes, size_t *count,
+                  size_t *bytes);
+
 #define AG_TRY(expr)                                                           \
   do {                                                                         \
     ag_status ag_try_st_ = (expr);                                             \

@@ -6,11 +6,15 @@
 #include <string.h>
 
 
-static ag_status check_shape(int ndim, const int64_t *shape) {
+static ag_status check_shape(int ndim, const int64_t *shape, size_t esize) {
   if (ndim < 0 || ndim > AG_MAX_DIMS)
     return ag_set_error(AG_ERR_INVALID, "tensor: %d dims (1..%d supported)", ndim, AG_MAX_DIMS);
   for (int i = 0; i < ndim; i++)
     if (shape[i] < 0) return ag_set_error(AG_ERR_INVALID, "tensor: dim %d is negative", i);
+  /* Strides multiply every non-zero dim, so a zero dim must not hide a
+   * product that overflows them; the byte size must fit too. */
+  if (!ag_shape_size(shape, ndim, esize, INT64_MAX, NULL, NULL))
+    return ag_set_error(AG_ERR_INVALID, "tensor: shape's byte size overflows 64 bits");
   return AG_OK;
 }
 
@@ -23,11 +27,11 @@ static void set_contiguous_strides(ag_tensor *t) {
 }
 
 ag_tensor *ag_tensor_new(ag_backend *be, ag_dtype dt, int ndim, const int64_t *shape) {
-  if (check_shape(ndim, shape) != AG_OK) return NULL;
   if ((unsigned)dt >= AG_DTYPE_COUNT) {
     ag_set_error(AG_ERR_INVALID, "tensor: invalid dtype %d", (int)dt);
     return NULL;
   }
+  if (check_shape(ndim, shape, ag_dtype_size(dt)) != AG_OK) return NULL;
   ag_tensor *t = calloc(1, sizeof *t);
   ag_buffer *b = calloc(1, sizeof *b);
   if (!t || !b) {
@@ -129,7 +133,7 @@ ag_tensor *ag_tensor_slice(const ag_tensor *t, int dim, int64_t start, int64_t s
 
 ag_tensor *ag_tensor_reshape(const ag_tensor *t, int ndim, const int64_t *shape) {
   char d[64];
-  if (check_shape(ndim, shape) != AG_OK) return NULL;
+  if (check_shape(ndim, shape, 1) != AG_OK) return NULL;
   int64_t n = 1;
   for (int i = 0; i < ndim; i++) n *= shape[i];
   if (n != ag_tensor_numel(t)) {
