@@ -153,6 +153,15 @@ ag_status ag_bench_pipelines(ag_backend *be, ag_comm *comm, const ag_bench_pipel
                              ag_bench_pipeline *rows, int max, int *count,
                              ag_bench_pipeline_peaks *peaks);
 
+/* What the row families of `aigc-bench pipelines` share: whether the full
+ * shapes run (on CUDA, and on the CPU with --full); whether a row passes
+ * --filter (a substring of its name or its group; every row without one);
+ * and appending a row's name to a comma-separated list of `used`
+ * characters in names[len] (returns the new length). */
+int ag_bench_full_shapes(const ag_backend *be, const ag_bench_pipeline_opts *o);
+int ag_bench_row_matches(const char *name, const char *group, const char *filter);
+size_t ag_bench_name_append(char *names, size_t len, size_t used, const char *name);
+
 /* How many sampling rows (bench_generators.c) match o->filter on `be`
  * (their names depend on the device and --full); `names` gets every
  * sampling row's name, comma-separated. */

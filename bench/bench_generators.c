@@ -54,11 +54,6 @@ static const bg_case bg_cases[] = {
 };
 #define BG_CASES (sizeof bg_cases / sizeof bg_cases[0])
 
-/* The full shapes: on CUDA, and on the CPU with --full. */
-static int bg_full(const ag_backend *be, const ag_bench_pipeline_opts *o) {
-  return be->kind == AG_DEVICE_CUDA || o->full;
-}
-
 static int64_t bg_batch(const bg_case *bc, int full) { return full ? bc->batch : bc->cpu_batch; }
 
 static int64_t bg_steps(const bg_case *bc, int full) {
@@ -76,19 +71,18 @@ static void bg_name(const bg_case *bc, int full, char *buf, size_t len) {
 static int bg_matches(const bg_case *bc, int full, const char *filter) {
   char name[24];
   bg_name(bc, full, name, sizeof name);
-  return !filter || strstr(name, filter) || strstr(bc->group, filter);
+  return ag_bench_row_matches(name, bc->group, filter);
 }
 
 int ag_bench_generators_matching(const ag_backend *be, const ag_bench_pipeline_opts *o, char *names,
                                  size_t len) {
-  const int full = bg_full(be, o);
+  const int full = ag_bench_full_shapes(be, o);
   int matched = 0;
   size_t used = 0;
-  names[0] = '\0';
   for (size_t k = 0; k < BG_CASES; k++) {
     char name[24];
     bg_name(&bg_cases[k], full, name, sizeof name);
-    if (used < len) used += (size_t)snprintf(names + used, len - used, "%s%s", k ? ", " : "", name);
+    used = ag_bench_name_append(names, len, used, name);
     matched += bg_matches(&bg_cases[k], full, o->filter);
   }
   return matched;
@@ -261,7 +255,7 @@ ag_status ag_bench_generators(ag_backend *be, ag_comm *comm, const ag_bench_pipe
                       ag_comm_rank(comm),
                       ag_comm_world(comm),
                       be->kind == AG_DEVICE_CUDA,
-                      bg_full(be, o)};
+                      ag_bench_full_shapes(be, o)};
   for (size_t k = 0; k < BG_CASES && *count < max; k++) {
     if (!bg_matches(&bg_cases[k], env.full, o->filter)) continue;
     AG_TRY(bg_run_case(&env, &bg_cases[k], &rows[*count]));

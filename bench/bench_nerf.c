@@ -95,10 +95,6 @@ static const bn_case bn_cases[] = {
 #define BN_CASES (sizeof bn_cases / sizeof bn_cases[0])
 #define BN_TRAIN_VIEWS 16
 
-static int bn_full(const ag_backend *be, const ag_bench_pipeline_opts *o) {
-  return be->kind == AG_DEVICE_CUDA || o->full;
-}
-
 /* The hashgrid row's table: f16 on CUDA, f32 on the CPU. */
 static ag_dtype bn_grid_dtype(const ag_backend *be) {
   return be->kind == AG_DEVICE_CUDA ? AG_F16 : AG_F32;
@@ -108,16 +104,14 @@ static ag_dtype bn_grid_dtype(const ag_backend *be) {
 static int64_t bn_render_batch(int full) { return full ? 1 << 16 : 1 << 12; }
 
 static int bn_matches(const bn_case *bc, const char *filter) {
-  return !filter || strstr(bc->name, filter) || strstr(BN_GROUP, filter);
+  return ag_bench_row_matches(bc->name, BN_GROUP, filter);
 }
 
 int ag_bench_nerf_matching(const ag_bench_pipeline_opts *o, char *names, size_t len) {
   int matched = 0;
   size_t used = 0;
-  names[0] = '\0';
   for (size_t k = 0; k < BN_CASES; k++) {
-    if (used < len)
-      used += (size_t)snprintf(names + used, len - used, "%s%s", k ? ", " : "", bn_cases[k].name);
+    used = ag_bench_name_append(names, len, used, bn_cases[k].name);
     matched += bn_matches(&bn_cases[k], o->filter);
   }
   return matched;
@@ -451,7 +445,7 @@ static ag_status bn_run_case(bn_env *env, const bn_case *bc, ag_bench_pipeline *
 
 ag_status ag_bench_nerf(ag_backend *be, ag_comm *comm, const ag_bench_pipeline_opts *o,
                         ag_bench_pipeline *rows, int max, int *count) {
-  const int cuda = be->kind == AG_DEVICE_CUDA, full = bn_full(be, o);
+  const int cuda = be->kind == AG_DEVICE_CUDA, full = ag_bench_full_shapes(be, o);
   const int steps = o->steps > 0 ? o->steps : cuda ? 10 : 3;
   bn_env env = {.be = be,
                 .comm = comm,

@@ -531,8 +531,21 @@ static ag_status bp_peaks(ag_backend *be, ag_comm *comm, ag_bench_pipeline_peaks
   return ag_comm_sum_host(comm, &pk->f32_tflops);
 }
 
+int ag_bench_full_shapes(const ag_backend *be, const ag_bench_pipeline_opts *o) {
+  return be->kind == AG_DEVICE_CUDA || o->full;
+}
+
+int ag_bench_row_matches(const char *name, const char *group, const char *filter) {
+  return !filter || strstr(name, filter) || strstr(group, filter);
+}
+
+size_t ag_bench_name_append(char *names, size_t len, size_t used, const char *name) {
+  if (used >= len) return used;
+  return used + (size_t)snprintf(names + used, len - used, "%s%s", used ? ", " : "", name);
+}
+
 static int bp_matches(const bp_case *bc, const char *filter) {
-  return !filter || strstr(bc->name, filter) || strstr(BP_GROUP, filter);
+  return ag_bench_row_matches(bc->name, BP_GROUP, filter);
 }
 
 /* Why the row does not run here; NULL when it does. */

@@ -45,37 +45,23 @@ which waits for the device). f32 throughout, TF32 off on CUDA (aigc's f32
 kernels use none). Eager everywhere; on CUDA the same calls again with the
 model under torch.compile where this PyTorch has it (unless --no-compile),
 reported as "compile". Memory: on the CPU the growth of this process's peak
-RSS from just before the model is built (torch_peer_pipelines.py's
+RSS from just before the model is built (torch_peer_common.py's
 measure), on CUDA torch.cuda.max_memory_allocated of each mode. Output:
 {"available": true, "torch", "mode", "threads", "ms", "peak_mb", "params",
 "compile": {the same keys} or {"available": false, "why"}}, or
 {"available": false, "why"} when PyTorch cannot be imported, has no CUDA
 device, or the config is one this peer does not implement.
 """
-import argparse
-import json
 import math
-import os
-import statistics
 import sys
-import time
 
-from torch_peer_pipelines import blas_info, peak_rss_kb, reset_peak_rss
-
-
-def int_list(text):
-    return [int(v) for v in text.split(",")]
+from torch_peer_common import (argument_parser, blas_info, compiled, int_list, main, peak_mb,
+                               prepare, time_calls)
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("model", choices=["ddim", "gan"])
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads")
+    ap = argument_parser(__doc__, "model", ["ddim", "gan"])
     ap.add_argument("--batch", type=int, default=256, help="images per call")
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=3, help="timed calls")
-    ap.add_argument("--no-compile", action="store_true", help="eager only, also on CUDA")
     ap.add_argument("--height", type=int, default=28)
     ap.add_argument("--width", type=int, default=28)
     d = ap.add_argument_group("ddim (defaults: ag_ddpm_default_config and _sample_opts)")
@@ -314,81 +300,24 @@ def gan_sampler(torch, a, dev):
     return model, call
 
 
-def time_calls(torch, a, call, net):
-    """Median milliseconds of a.steps calls after a.warmup untimed ones (on
-    CUDA the allocator's peak is reset first, so each mode has its own)."""
-    if a.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    times = []
+def sample_calls(torch, a, call, net):
+    """time_calls without autograd: sampling builds no graph."""
     with torch.no_grad():
-        for _ in range(a.warmup):
-            call(net)
-        for _ in range(a.steps):
-            t0 = time.perf_counter()
-            call(net)
-            times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
-def peak_mb(torch, a, rss0):
-    """MiB: the CPU's peak RSS growth over rss0 (KiB), CUDA's allocator peak."""
-    if a.device == "cuda":
-        return torch.cuda.max_memory_allocated() / 2**20
-    return (peak_rss_kb()[0] - rss0) / 1024
-
-
-def compiled(torch, a, model, call, result, timer=time_calls):
-    """The same calls with the model under torch.compile, on CUDA, timed by
-    timer (time_calls' arguments)."""
-    if a.device != "cuda":
-        return {"available": False, "why": "torch.compile is timed on CUDA only"}
-    if a.no_compile or not hasattr(torch, "compile"):
-        why = "--no-compile" if a.no_compile else f"torch {torch.__version__} has no torch.compile"
-        return {"available": False, "why": why}
-    try:
-        ms = timer(torch, a, call, torch.compile(model))
-    except Exception as e:  # the eager result stands; say why this one does not
-        return {"available": False, "why": f"torch.compile failed: {type(e).__name__}: {e}"[:150]}
-    return dict(result, mode="torch.compile", ms=ms, peak_mb=peak_mb(torch, a, 0))
+        return time_calls(torch, a, call, net)
 
 
 def run(torch, a):
+    exact, rss0 = prepare(torch, a)
     dev = torch.device(a.device)
-    if a.device == "cpu":
-        torch.set_num_threads(a.threads)
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    rss_reset = a.device != "cpu" or reset_peak_rss()
-    rss0 = peak_rss_kb()[1]
-    torch.manual_seed(0)
     model, call = (ddim_sampler if a.model == "ddim" else gan_sampler)(torch, a, dev)
-    ms = time_calls(torch, a, call, model)
+    ms = sample_calls(torch, a, call, model)
     mode = "eager" + (f", BLAS {blas_info(torch)}" if a.device == "cpu" else "")
     result = {"available": True, "torch": torch.__version__, "mode": mode,
               "threads": torch.get_num_threads(), "ms": ms, "peak_mb": peak_mb(torch, a, rss0),
-              "peak_exact": rss_reset, "params": sum(p.numel() for p in model.parameters())}
-    result["compile"] = compiled(torch, a, model, call, result)
+              "peak_exact": exact, "params": sum(p.numel() for p in model.parameters())}
+    result["compile"] = compiled(torch, a, model, call, result, sample_calls)
     return result
 
 
-def main():
-    a = parse_args()
-    why = unsupported(a)
-    if why:
-        print(json.dumps({"available": False, "why": why}))
-        return 0
-    try:
-        import torch
-    except ImportError as e:
-        print(json.dumps({"available": False, "why": f"cannot import torch: {e}"}))
-        return 0
-    if a.device == "cuda" and not torch.cuda.is_available():
-        print(json.dumps({"available": False, "why": "this PyTorch has no CUDA device"}))
-        return 0
-    print(json.dumps(run(torch, a)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(parse_args, run, unsupported))

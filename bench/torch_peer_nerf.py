@@ -42,35 +42,20 @@ reads its loss back, as aigc's does). f32 throughout (the hash grid's table
 in --dtype), TF32 off on CUDA. Eager everywhere; on CUDA the same calls
 again with the encoding or the model under torch.compile where this PyTorch
 has it (unless --no-compile), reported as "compile". Memory as
-torch_peer_generators.py. Output: {"available": true, "torch", "mode",
+torch_peer_common.py. Output: {"available": true, "torch", "mode",
 "threads", "ms", "peak_mb", "params", "compile": {...}}, or {"available":
 false, "why"} when PyTorch cannot be imported or has no CUDA device.
 """
-import argparse
-import json
-import os
-import statistics
 import sys
-import time
 
-from torch_peer_generators import compiled, peak_mb
-from torch_peer_pipelines import blas_info, peak_rss_kb, reset_peak_rss
+from torch_peer_common import (argument_parser, blas_info, compiled, int_list, main, peak_mb,
+                               prepare, time_calls)
 
 PRIMES = (1, 2654435761, 805459861)
 
 
-def int_list(text):
-    return [int(v) for v in text.split(",")]
-
-
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("row", choices=["hashgrid", "train"])
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads")
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=3, help="timed calls")
-    ap.add_argument("--no-compile", action="store_true", help="eager only, also on CUDA")
+    ap = argument_parser(__doc__, "row", ["hashgrid", "train"])
     g = ap.add_argument_group("the grid (defaults: ag_nerf_default_config(1.5, 0))")
     g.add_argument("--levels", type=int, default=16)
     g.add_argument("--features", type=int, default=2)
@@ -235,59 +220,19 @@ def train_row(torch, a, dev):
     return model, call, params, "eager, Adam, field+composite only (no march)"
 
 
-def time_calls(torch, a, call, fn):
-    """Median milliseconds of a.steps calls after a.warmup untimed ones, each
-    ended by the device finishing (on CUDA the allocator's peak is reset
-    first, so each mode has its own)."""
-    sync = torch.cuda.synchronize if a.device == "cuda" else (lambda: None)
-    if a.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-    for _ in range(a.warmup):
-        call(fn)
-    sync()
-    times = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        call(fn)
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
-
-
 def run(torch, a):
+    exact, rss0 = prepare(torch, a)
     dev = torch.device(a.device)
-    if a.device == "cpu":
-        torch.set_num_threads(a.threads)
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-    rss_reset = a.device != "cpu" or reset_peak_rss()
-    rss0 = peak_rss_kb()[1]
-    torch.manual_seed(0)
     fn, call, params, mode = (hashgrid_row if a.row == "hashgrid" else train_row)(torch, a, dev)
     ms = time_calls(torch, a, call, fn)
     if a.device == "cpu":
         mode = mode.replace("eager", f"eager, BLAS {blas_info(torch)}", 1)
     result = {"available": True, "torch": torch.__version__, "mode": mode,
               "threads": torch.get_num_threads(), "ms": ms, "peak_mb": peak_mb(torch, a, rss0),
-              "peak_exact": rss_reset, "params": params}
-    result["compile"] = compiled(torch, a, fn, call, result, time_calls)
+              "peak_exact": exact, "params": params}
+    result["compile"] = compiled(torch, a, fn, call, result)
     return result
 
 
-def main():
-    a = parse_args()
-    try:
-        import torch
-    except ImportError as e:
-        print(json.dumps({"available": False, "why": f"cannot import torch: {e}"}))
-        return 0
-    if a.device == "cuda" and not torch.cuda.is_available():
-        print(json.dumps({"available": False, "why": "this PyTorch has no CUDA device"}))
-        return 0
-    print(json.dumps(run(torch, a)))
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(parse_args, run))

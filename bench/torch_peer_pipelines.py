@@ -37,32 +37,22 @@ optimizer), "threads", "ms", "peak_mb", "peak_exact"}, or {"available":
 false, "why"} when PyTorch cannot be imported or has no CUDA device (the
 bench then prints "torch: not available" and why).
 """
-import argparse
-import json
 import math
-import os
-import re
-import statistics
 import sys
-import time
+
+from torch_peer_common import argument_parser, blas_info, main, peak_mb, prepare, time_calls
 
 LOGIT_SCALE_INIT = math.log(1 / 0.07)
 LOGIT_SCALE_MAX = math.log(100.0)
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("model", choices=["gpt", "clip"])
-    ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    ap.add_argument("--threads", type=int, default=os.cpu_count(), help="CPU threads")
+    ap = argument_parser(__doc__, "model", ["gpt", "clip"])
     ap.add_argument("--batch", type=int, required=True)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--steps", type=int, default=3)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--weight-decay", type=float, default=0.1)
     ap.add_argument("--beta2", type=float, default=0.999)
     ap.add_argument("--clip-norm", type=float, default=0.0, help="> 0: clip the gradient norm")
-    ap.add_argument("--no-compile", action="store_true", help="eager even where compile exists")
     ap.add_argument("--bf16", action="store_true",
                     help="bf16 autocast over f32 weights, as aigc's bf16 compute dtype")
     g = ap.add_argument_group("gpt")
@@ -212,44 +202,11 @@ def adamw(torch, model, a):
     return torch.optim.AdamW(groups, lr=a.lr, betas=betas), "AdamW"
 
 
-def blas_info(torch):
-    """The BLAS this PyTorch was built against, which its f32 CPU products
-    run on ("generic" is the system's libblas, e.g. Debian's reference
-    netlib BLAS, far slower than MKL or OpenBLAS)."""
-    found = re.search(r"BLAS_INFO=([^,\s]+)", torch.__config__.show())
-    return found.group(1) if found else "unknown"
-
-
-def peak_rss_kb():
-    with open("/proc/self/status") as f:
-        fields = dict(line.split(":", 1) for line in f)
-    return int(fields["VmHWM"].split()[0]), int(fields["VmRSS"].split()[0])
-
-
-def reset_peak_rss():
-    """Makes the high-water mark the current RSS; False where the kernel
-    does not allow it (the growth is then measured from the process start)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 def run(torch, a):
     import torch.nn as nn
     import torch.nn.functional as F
 
-    if a.device == "cpu":
-        torch.set_num_threads(a.threads)
-    else:
-        torch.backends.cuda.matmul.allow_tf32 = False
-        torch.backends.cudnn.allow_tf32 = False
-        torch.cuda.reset_peak_memory_stats()
-    rss_reset = a.device != "cpu" or reset_peak_rss()
-    rss0 = peak_rss_kb()[1]
-    torch.manual_seed(0)
+    exact, rss0 = prepare(torch, a)
     GPT, CLIP = define_models(torch, nn, F)
     model = (GPT(a) if a.model == "gpt" else CLIP(a)).to(a.device)
     opt, opt_name = adamw(torch, model, a)
@@ -259,10 +216,10 @@ def run(torch, a):
     if a.device == "cuda" and hasattr(torch, "compile") and not a.no_compile:
         loss_fn, mode = torch.compile(model), "torch.compile"
 
-    def step():
+    def step(fn):
         opt.zero_grad(set_to_none=True)
         with torch.autocast(device_type=a.device, dtype=torch.bfloat16, enabled=a.bf16):
-            loss = loss_fn(*inputs)
+            loss = fn(*inputs)
         loss.backward()
         if a.clip_norm > 0:
             torch.nn.utils.clip_grad_norm_(model.parameters(), a.clip_norm)
@@ -271,44 +228,15 @@ def run(torch, a):
             with torch.no_grad():
                 model.logit_scale.clamp_(0.0, LOGIT_SCALE_MAX)
 
-    def sync():
-        if a.device == "cuda":
-            torch.cuda.synchronize()
-
-    for _ in range(a.warmup):
-        step()
-    sync()
-    times = []
-    for _ in range(a.steps):
-        t0 = time.perf_counter()
-        step()
-        sync()
-        times.append((time.perf_counter() - t0) * 1e3)
-    if a.device == "cuda":
-        peak_mb = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        peak_mb = (peak_rss_kb()[0] - rss0) / 1024
+    ms = time_calls(torch, a, step, loss_fn)
     if a.bf16:
         mode += ", bf16 autocast"
     if a.device == "cpu":
         mode += f", BLAS {blas_info(torch)}"
     return {"available": True, "torch": torch.__version__, "mode": f"{mode}, {opt_name}",
-            "threads": torch.get_num_threads(), "ms": statistics.median(times),
-            "peak_mb": peak_mb, "peak_exact": rss_reset}
-
-
-def main():
-    a = parse_args()
-    try:
-        import torch
-    except ImportError as e:
-        print(json.dumps({"available": False, "why": f"cannot import torch: {e}"}))
-        return
-    if a.device == "cuda" and not torch.cuda.is_available():
-        print(json.dumps({"available": False, "why": "this PyTorch has no CUDA device"}))
-        return
-    print(json.dumps(run(torch, a)))
+            "threads": torch.get_num_threads(), "ms": ms, "peak_mb": peak_mb(torch, a, rss0),
+            "peak_exact": exact}
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(parse_args, run))

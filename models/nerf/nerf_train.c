@@ -213,8 +213,9 @@ static int due(int64_t done, int64_t every, int64_t end) {
 static ag_status after_step(trainer *t, int64_t done, int64_t end, ag_progress *prog) {
   if (t->o->out && due(done, t->o->save_every, end))
     AG_TRY(nerf_save_training(t->dp, t->m, t->rays, t->o->out));
-  if (!t->val.scene || !t->o->progress || !due(done, t->o->val_every, end) || !t->o->val_every)
-    return AG_OK;
+  /* val_every 0 turns the val PSNR off, also at the end. */
+  const int val_due = t->o->val_every > 0 && due(done, t->o->val_every, end);
+  if (!val_due || !t->val.scene || !t->o->progress) return AG_OK;
   double psnr = 0;
   AG_TRY(val_psnr(t, &psnr));
   ag_progress_note(prog, "val %.2f dB", psnr);

@@ -3,7 +3,7 @@
 #   test_nerf_quality.sh path/to/aigc [scene ...]
 # Each scene made at 64x64 (100 train, 10 val, 20 test views), trained for
 # 4000 steps on the CPU (the defaults: 2^14 samples per step, a 2^16-row
-# table, 64^3 occupancy; about 4 minutes on 2 idle cores), and its test views
+# table, 64^3 occupancy; about 2 minutes a scene on 2 idle cores), and its test views
 # held to 28 dB PSNR over a white background (the CPU target).
 set -u
 aigc=$1
