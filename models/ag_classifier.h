@@ -50,6 +50,10 @@ ag_status ag_classifier_save(const char *path, const ag_params *p, const ag_clas
  * weights that do not match the config are errors naming what is wrong. */
 ag_status ag_classifier_load(const char *path, ag_backend *be, ag_params **p,
                              ag_classifier_config *c, ag_classifier_meta *meta);
+/* The config of an open checkpoint (path names it in the errors), checked
+ * field by field before anything is built from it. */
+ag_status ag_classifier_read_config(const char *path, const ag_safetensors *st,
+                                    ag_classifier_config *c);
 
 /* ---- training and evaluation -------------------------------------------- */
 

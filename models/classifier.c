@@ -2,12 +2,14 @@
 #include "ag_classifier.h"
 
 #include <cjson/cJSON.h>
-#include <math.h>
+#include <float.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ag_layers.h"
+#include "runtime/io/json.h"
 
 #define AG_CLASSIFIER_KIND "classifier"
 
@@ -61,25 +63,46 @@ static char *config_json(const ag_classifier_config *c) {
   return s;
 }
 
-/* Reads a positive number field; 0 when missing or not positive. */
-static double field(const cJSON *j, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-  return cJSON_IsNumber(v) && v->valuedouble > 0 ? v->valuedouble : 0;
-}
+/* Every size field of the config, by JSON key. */
+typedef struct size_field {
+  const char *key;
+  size_t offset;
+} size_field;
+
+static const size_field size_fields[] = {
+    {"height", offsetof(ag_classifier_config, height)},
+    {"width", offsetof(ag_classifier_config, width)},
+    {"c1", offsetof(ag_classifier_config, c1)},
+    {"c2", offsetof(ag_classifier_config, c2)},
+    {"hidden", offsetof(ag_classifier_config, hidden)},
+    {"classes", offsetof(ag_classifier_config, classes)},
+};
 
 static ag_status parse_config(const char *path, const char *text, ag_classifier_config *c) {
-  cJSON *j = text ? cJSON_Parse(text) : NULL;
-  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable classifier config", path);
-  *c = (ag_classifier_config){(int64_t)field(j, "height"),  (int64_t)field(j, "width"),
-                              (int64_t)field(j, "c1"),      (int64_t)field(j, "c2"),
-                              (int64_t)field(j, "hidden"),  (int64_t)field(j, "classes"),
-                              (float)field(j, "norm_mean"), (float)field(j, "norm_std")};
+  char where[512];
+  snprintf(where, sizeof where, "%s: classifier config", path);
+  cJSON *j = NULL;
+  AG_TRY(ag_json_parse_object(text, where, &j));
+  double mean = 0, std = 0;
+  ag_status st = AG_OK;
+  for (size_t i = 0; st == AG_OK && i < sizeof size_fields / sizeof *size_fields; i++)
+    st = ag_json_int(j, where, size_fields[i].key, 1, AG_JSON_MAX_COUNT,
+                     (int64_t *)((char *)c + size_fields[i].offset));
+  if (st == AG_OK) st = ag_json_real(j, where, "norm_mean", -FLT_MAX, FLT_MAX, &mean);
+  if (st == AG_OK) st = ag_json_real(j, where, "norm_std", FLT_MIN, FLT_MAX, &std);
   cJSON_Delete(j);
-  if (!c->height || !c->width || !c->c1 || !c->c2 || !c->hidden || !c->classes || !c->norm_std ||
-      c->height % 4 || c->width % 4)
-    return ag_set_error(AG_ERR_IO, "%s: classifier config '%s' is incomplete or invalid", path,
-                        text);
+  AG_TRY(st);
+  c->norm_mean = (float)mean, c->norm_std = (float)std;
+  if (c->height % 4 || c->width % 4)
+    return ag_set_error(AG_ERR_IO, "%s: height and width must be multiples of 4 (got %lldx%lld)",
+                        where, (long long)c->height, (long long)c->width);
   return AG_OK;
+}
+
+ag_status ag_classifier_read_config(const char *path, const ag_safetensors *st,
+                                    ag_classifier_config *c) {
+  AG_TRY(ag_params_check_kind(st, path, AG_CLASSIFIER_KIND, "classifier"));
+  return parse_config(path, ag_st_metadata(st, "aigc.config"), c);
 }
 
 ag_status ag_classifier_save(const char *path, const ag_params *p, const ag_classifier_config *c,
@@ -109,8 +132,7 @@ static void read_meta(const ag_safetensors *st, ag_classifier_meta *meta) {
 
 static ag_status load_from(const char *path, const ag_safetensors *st, ag_backend *be,
                            ag_params **out, ag_classifier_config *c) {
-  AG_TRY(ag_params_check_kind(st, path, AG_CLASSIFIER_KIND, "classifier"));
-  AG_TRY(parse_config(path, ag_st_metadata(st, "aigc.config"), c));
+  AG_TRY(ag_classifier_read_config(path, st, c));
   ag_params *p = ag_params_new(be, 0);
   if (!p) return AG_ERR_OOM;
   ag_status s = ag_classifier_init(p, c);

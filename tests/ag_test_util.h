@@ -4,7 +4,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <random>
 #include <string>
@@ -88,6 +93,31 @@ inline double nmse(const std::vector<float> &want, const std::vector<float> &got
   }
   return ref > 0 ? err / ref : err;
 }
+
+// A file's bytes ("" when it cannot be read).
+inline std::string slurp(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// The names in a directory, sorted.
+inline std::vector<std::string> listing(const std::string &dir) {
+  std::vector<std::string> names;
+  for (const auto &e : std::filesystem::directory_iterator(dir))
+    names.push_back(e.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// A fresh directory under /tmp, removed with everything in it.
+struct Scratch {
+  std::string dir;
+  Scratch() {
+    char tmpl[] = "/tmp/aigc_test_XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~Scratch() { std::filesystem::remove_all(dir); }
+};
 
 }  // namespace ag_test
 

@@ -26,11 +26,9 @@ target_include_directories(ag_cjson INTERFACE ${AG_CJSON_INCLUDE})
 target_link_libraries(ag_cjson INTERFACE ${AG_CJSON_LIB})
 add_library(ag::cjson ALIAS ag_cjson)
 
-# stb (libstb-dev): header-only, implementation compiled once by runtime/io.
-find_path(AG_STB_INCLUDE stb_image.h PATH_SUFFIXES stb REQUIRED)
-add_library(ag_stb INTERFACE)
-target_include_directories(ag_stb INTERFACE ${AG_STB_INCLUDE})
-add_library(ag::stb ALIAS ag_stb)
+# libpng (libpng-dev) reads and writes PNGs: it checks every chunk's CRC and
+# bounds its memory (runtime/io/png.c).
+find_package(PNG REQUIRED)
 
 # LAPACK through LAPACKE (liblapacke-dev, liblapack-dev): the symmetric
 # eigensolver behind the matrix square root of the FID (models/eval).

@@ -20,12 +20,12 @@
 #include <unistd.h>
 
 #include "aigc_cli.h"
+#include "nerf_args.h"
 #include "models/nerf/ag_nerf.h"
 #include "models/nerf/ag_nerf_make_scene.h"
 #include "models/nerf/ag_nerf_mesh.h"
 #include "runtime/core/ag_info.h"
 #include "runtime/dist/ag_comm.h"
-#include "runtime/io/json.h"
 #include "runtime/train/ag_progress.h"
 
 /* ---- make-scene --------------------------------------------------------------- */
@@ -45,20 +45,6 @@ typedef struct make_scene_args {
   ag_nerf_make_opts opts;
 } make_scene_args;
 
-/* "100,10,20": three counts, each 1..INT_MAX. */
-static int parse_views(const char *text, int views[3]) {
-  const char *p = text;
-  for (int s = 0; s < 3; s++) {
-    char *end = NULL;
-    errno = 0;
-    const long v = strtol(p, &end, 10);
-    if (errno || end == p || v < 1 || v > INT_MAX || *end != (s < 2 ? ',' : '\0')) return 0;
-    views[s] = (int)v;
-    p = end + 1;
-  }
-  return 1;
-}
-
 static int parse_make_scene(const ag_cli *cli, int argc, char **argv, make_scene_args *m) {
   long long res = m->opts.res, aa = m->opts.aa, seed = (long long)m->opts.seed;
   ag_cli_args a = ag_cli_args_of(cli, argc, argv);
@@ -75,7 +61,7 @@ static int parse_make_scene(const ag_cli *cli, int argc, char **argv, make_scene
     ag_cli_flag(&a, "--list", &m->list);
   }
   if (a.rc || m->list) return a.rc;
-  if (m->views && !parse_views(m->views, m->opts.views))
+  if (m->views && !ag_nerf_parse_views(m->views, m->opts.views))
     return ag_cli_usage_error(cli, "--views '%s': three counts TRAIN,VAL,TEST expected", m->views);
   if (!m->name || ag_nerf_scene_kind_check(m->name) != AG_OK) {
     char why[512];
@@ -314,52 +300,7 @@ const char ag_cmd_render_options[] =
     "frames already in DIR are kept, so an interrupted job resumes;\n"
     "under `mpirun -np N` the frames are split over the ranks.\n";
 
-typedef struct render_args {
-  const char *checkpoint, *cameras, *res, *frames, *out;
-  long long orbit, aa; /* aa 0: 1 */
-  int depth, quiet;
-  int w, h;
-  long long first, last; /* the frame range [first, last); last 0: to the end */
-} render_args;
-
-/* A job file's renders; their strings live in `root` and `paths`. */
-typedef struct render_jobs {
-  render_args *jobs;
-  int n;
-  cJSON *root;
-  char (*paths)[3][4096]; /* checkpoint, cameras, out resolved against the file's directory */
-} render_jobs;
-
-/* "A:B" with 0 <= A < B. */
-static int parse_range(const char *text, long long *a, long long *b) {
-  char *end = NULL;
-  errno = 0;
-  *a = strtoll(text, &end, 10);
-  if (errno || end == text || *end != ':' || *a < 0) return 0;
-  const char *p = end + 1;
-  *b = strtoll(p, &end, 10);
-  return !errno && end != p && *end == '\0' && *b > *a;
-}
-
-/* Checks a render's fields and reads its size and range; 0 and why when
- * they do not make a render. */
-static int resolve_render(render_args *r, char *why, size_t len) {
-  if (!r->out) return snprintf(why, len, "--out DIR is required"), 0;
-  if (!r->cameras == !r->orbit)
-    return snprintf(why, len, "one of --cameras FILE and --orbit N is required"), 0;
-  if (r->orbit < 0 || r->orbit > 1000000)
-    return snprintf(why, len, "--orbit %lld: 1..1000000 views expected", r->orbit), 0;
-  if (r->aa < 0 || r->aa > 16)
-    return snprintf(why, len, "--aa %lld: 1..16 rays a pixel side expected", r->aa), 0;
-  if (r->res && (sscanf(r->res, "%dx%d", &r->w, &r->h) != 2 || r->w < 1 || r->h < 1 ||
-                 r->w > 16384 || r->h > 16384))
-    return snprintf(why, len, "--res '%s': WxH expected, e.g. 800x800", r->res), 0;
-  if (r->frames && !parse_range(r->frames, &r->first, &r->last))
-    return snprintf(why, len, "--frames '%s': A:B with 0 <= A < B expected", r->frames), 0;
-  return 1;
-}
-
-static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r,
+static int parse_render(const ag_cli *cli, int argc, char **argv, ag_render_args *r,
                         const char **job) {
   ag_cli_args a = ag_cli_args_of(cli, argc, argv);
   while (ag_cli_next(&a)) {
@@ -378,98 +319,11 @@ static int parse_render(const ag_cli *cli, int argc, char **argv, render_args *r
   if (*job && (r->cameras || r->orbit || r->res || r->frames || r->out || r->depth || r->aa))
     return ag_cli_usage_error(cli, "--job FILE holds the renders: only --quiet goes with it");
   char why[256];
-  if (!*job && !resolve_render(r, why, sizeof why)) return ag_cli_usage_error(cli, "%s", why);
+  if (!*job && !ag_render_resolve(r, why, sizeof why)) return ag_cli_usage_error(cli, "%s", why);
   return AG_EXIT_OK;
 }
 
-/* ---- job files ------------------------------------------------------------------ */
-
-/* path against dir unless absolute, into out; 0 when it does not fit. */
-static int resolve_path(const char *dir, const char *path, char out[4096]) {
-  const int n = path[0] == '/' || !dir[0] ? snprintf(out, 4096, "%s", path)
-                                          : snprintf(out, 4096, "%s/%s", dir, path);
-  return n >= 0 && n < 4096;
-}
-
-/* Job i's fields from its object; 0 and why for a field that is unknown,
- * mistyped or missing. */
-static int read_job(const cJSON *o, const char *dir, render_args *r, char paths[3][4096], char *why,
-                    size_t len) {
-  static const char *const known[] = {"checkpoint", "cameras", "orbit", "res",
-                                      "frames",     "out",     "depth", "aa"};
-  if (!cJSON_IsObject(o)) return snprintf(why, len, "not an object"), 0;
-  for (const cJSON *f = o->child; f; f = f->next) {
-    int ok = 0;
-    for (size_t k = 0; k < sizeof known / sizeof *known; k++) ok |= !strcmp(f->string, known[k]);
-    if (!ok) return snprintf(why, len, "unknown field '%s'", f->string), 0;
-    const int number = !strcmp(f->string, "orbit") || !strcmp(f->string, "aa");
-    const int flag = !strcmp(f->string, "depth");
-    if (number ? !cJSON_IsNumber(f) : flag ? !cJSON_IsBool(f) : !cJSON_IsString(f))
-      return snprintf(why, len, "'%s' must be a %s", f->string,
-                      number ? "number"
-                      : flag ? "true or false"
-                             : "string"),
-             0;
-  }
-  const cJSON *ck = cJSON_GetObjectItemCaseSensitive(o, "checkpoint");
-  const cJSON *cams = cJSON_GetObjectItemCaseSensitive(o, "cameras");
-  const cJSON *out = cJSON_GetObjectItemCaseSensitive(o, "out");
-  const cJSON *orbit = cJSON_GetObjectItemCaseSensitive(o, "orbit");
-  if (!ck || !out) return snprintf(why, len, "'checkpoint' and 'out' are required"), 0;
-  if (!resolve_path(dir, ck->valuestring, paths[0]) ||
-      !resolve_path(dir, out->valuestring, paths[2]) ||
-      (cams && !resolve_path(dir, cams->valuestring, paths[1])))
-    return snprintf(why, len, "a path is longer than 4095 bytes"), 0;
-  r->checkpoint = paths[0], r->out = paths[2];
-  if (cams) r->cameras = paths[1];
-  if (orbit &&
-      (orbit->valuedouble != (double)(long long)orbit->valuedouble || orbit->valuedouble < 1))
-    return snprintf(why, len, "'orbit' must be a whole number of views"), 0;
-  if (orbit) r->orbit = (long long)orbit->valuedouble;
-  const cJSON *aa = cJSON_GetObjectItemCaseSensitive(o, "aa");
-  if (aa && (aa->valuedouble != (double)(long long)aa->valuedouble || aa->valuedouble < 1))
-    return snprintf(why, len, "'aa' must be a whole number of rays a pixel side"), 0;
-  if (aa) r->aa = (long long)aa->valuedouble;
-  const cJSON *res = cJSON_GetObjectItemCaseSensitive(o, "res");
-  const cJSON *frames = cJSON_GetObjectItemCaseSensitive(o, "frames");
-  if (res) r->res = res->valuestring;
-  if (frames) r->frames = frames->valuestring;
-  r->depth = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "depth"));
-  return resolve_render(r, why, len);
-}
-
-static void free_jobs(render_jobs *j) {
-  cJSON_Delete(j->root);
-  free(j->jobs), free(j->paths);
-  memset(j, 0, sizeof *j);
-}
-
-/* Every job of the file checked before any is rendered, so a typo in the
- * last one does not surface hours into the first. */
-static ag_status read_jobs(const char *path, int quiet, render_jobs *j) {
-  char dir[4096];
-  AG_TRY(ag_json_read_object(path, &j->root));
-  const cJSON *list = cJSON_GetObjectItemCaseSensitive(j->root, "jobs");
-  if (!cJSON_IsArray(list) || !(j->n = cJSON_GetArraySize(list)))
-    return ag_set_error(AG_ERR_INVALID,
-                        "%s: a JSON object with a non-empty \"jobs\" array expected", path);
-  j->jobs = calloc((size_t)j->n, sizeof *j->jobs);
-  j->paths = calloc((size_t)j->n, sizeof *j->paths);
-  if (!j->jobs || !j->paths) return ag_set_error(AG_ERR_OOM, "render: out of host memory");
-  snprintf(dir, sizeof dir, "%s", path);
-  char *slash = strrchr(dir, '/');
-  *(slash ? slash : dir) = '\0';
-  int i = 0;
-  for (const cJSON *o = list->child; o; o = o->next, i++) {
-    char why[512];
-    j->jobs[i].quiet = quiet;
-    if (!read_job(o, dir, &j->jobs[i], j->paths[i], why, sizeof why))
-      return ag_set_error(AG_ERR_INVALID, "%s: job %d: %s", path, i, why);
-  }
-  return AG_OK;
-}
-
-static int load_views(const render_args *r, ag_nerf_cameras *views) {
+static int load_views(const ag_render_args *r, ag_nerf_cameras *views) {
   if (r->cameras)
     return ag_nerf_cameras_load(r->cameras, views) == AG_OK ? AG_EXIT_OK : AG_EXIT_RUNTIME;
   views->n = (int)r->orbit;
@@ -513,7 +367,7 @@ typedef struct frame_buffers {
   uint8_t *rgba, *grey;
 } frame_buffers;
 
-static ag_status render_frame(const render_args *r, const ag_nerf_model *m, ag_nerf_renderer *rn,
+static ag_status render_frame(const ag_render_args *r, const ag_nerf_model *m, ag_nerf_renderer *rn,
                               const ag_nerf_camera *cam, int64_t f, frame_buffers *b,
                               frame_record *rec) {
   char path[4096];
@@ -553,7 +407,7 @@ static void free_buffers(frame_buffers *b) {
 }
 
 /* This rank's frames: first + rank, first + rank + world, ... */
-static ag_status render_frames(const render_args *r, const ag_nerf_model *m,
+static ag_status render_frames(const ag_render_args *r, const ag_nerf_model *m,
                                const ag_nerf_cameras *v, ag_comm *comm, frame_record *recs) {
   const int rank = ag_comm_rank(comm), world = ag_comm_world(comm);
   frame_buffers b = {0};
@@ -592,7 +446,7 @@ static ag_status gather(ag_comm *comm, frame_record *recs, int64_t count) {
 
 /* manifest.json: each frame's file, seconds and rays/s (null when kept
  * from an earlier run), written to a temporary name and renamed. */
-static ag_status write_manifest(const render_args *r, const frame_record *recs, int world) {
+static ag_status write_manifest(const ag_render_args *r, const frame_record *recs, int world) {
   char path[4096], tmp[4200];
   snprintf(path, sizeof path, "%s/manifest.json", r->out);
   snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
@@ -617,7 +471,7 @@ static ag_status write_manifest(const render_args *r, const frame_record *recs, 
   return AG_OK;
 }
 
-static int render_job(render_args *r, ag_backend *be, ag_comm *comm) {
+static int render_job(ag_render_args *r, ag_backend *be, ag_comm *comm) {
   ag_nerf_cameras views = {0};
   ag_nerf_model m = {0};
   frame_record *recs = NULL;
@@ -650,7 +504,7 @@ static int render_job(render_args *r, ag_backend *be, ag_comm *comm) {
 }
 
 /* The renders one after the other, each split over the ranks. */
-static int render_all(render_args *jobs, int n, ag_backend *be) {
+static int render_all(ag_render_args *jobs, int n, ag_backend *be) {
   ag_comm *comm = NULL;
   if (ag_comm_open(be, &(ag_comm_opts){AG_COMM_AUTO, 0}, &comm) != AG_OK) return AG_EXIT_RUNTIME;
   int rc = AG_EXIT_OK;
@@ -660,15 +514,16 @@ static int render_all(render_args *jobs, int n, ag_backend *be) {
 }
 
 int ag_cmd_render(const ag_cli *cli, int argc, char **argv) {
-  render_args r = {.checkpoint = DEFAULT_CHECKPOINT};
+  ag_render_args r = {.checkpoint = DEFAULT_CHECKPOINT};
   const char *job = NULL;
-  render_jobs jobs = {0};
+  ag_render_jobs jobs = {0};
   int rc = parse_render(cli, argc, argv, &r, &job);
-  if (rc == AG_EXIT_OK && job && read_jobs(job, r.quiet, &jobs) != AG_OK) rc = AG_EXIT_RUNTIME;
+  if (rc == AG_EXIT_OK && job && ag_render_jobs_read(job, r.quiet, &jobs) != AG_OK)
+    rc = AG_EXIT_RUNTIME;
   ag_backend *be = NULL;
   if (rc == AG_EXIT_OK) rc = ag_cli_use_device(cli, &be);
   if (rc == AG_EXIT_OK) rc = job ? render_all(jobs.jobs, jobs.n, be) : render_all(&r, 1, be);
-  free_jobs(&jobs);
+  ag_render_jobs_free(&jobs);
   return rc;
 }
 

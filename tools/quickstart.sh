@@ -79,9 +79,18 @@ test)
   # ctest does not print why a test skipped; the gpu tests skip for this reason.
   ./build/tools/aigc info | sed -n 's/^cuda devices: *none (\(.*\))$/gpu tests skipped: \1/p'
   # The emulated kernels again with AddressSanitizer: an out-of-bounds global
-  # or shared-memory access fails here. No nvcc needed for this build.
+  # or shared-memory access fails here. No nvcc needed for this build. So do
+  # the fuzz harnesses' replays of every committed corpus and regression input
+  # and the fault-injection sweeps, whose leaks LeakSanitizer reports.
   build build-asan -DAG_CUDA=OFF -DAG_SANITIZE=address
-  ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -L emu
+  ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -L 'emu|fuzz|fault'
+  # Every reader fuzzed for 30 s where clang and libFuzzer are installed.
+  if command -v clang >/dev/null &&
+    compgen -G '/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a' >/dev/null; then
+    tools/fuzz.sh 30
+  else
+    echo "quickstart: no clang with libFuzzer (clang, libclang-rt-14-dev); fuzzing skipped"
+  fi
   ;;
 *)
   echo "usage: tools/quickstart.sh demo|test" >&2

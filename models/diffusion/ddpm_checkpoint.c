@@ -3,12 +3,13 @@
  * back as a model to sample from. */
 #define _POSIX_C_SOURCE 200809L
 #include <cjson/cJSON.h>
-#include <math.h>
+#include <float.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ddpm_internal.h"
+#include "runtime/io/json.h"
 
 /* ---- config as JSON ------------------------------------------------------- */
 
@@ -44,67 +45,71 @@ char *ag_ddpm_config_json(const ag_ddpm_config *c) {
   return text;
 }
 
-/* A whole number in 0..1e9 (-1 when missing or not one). */
-static int64_t int_of(const cJSON *o, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= 1e9)) return -1;
-  return v->valuedouble == floor(v->valuedouble) ? (int64_t)v->valuedouble : -1;
-}
-
-static double number_of(const cJSON *o, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
-/* Array `key` of o into v: its length, or -1 when it is not an array of at
- * most max whole numbers. */
-static int ints_of(const cJSON *o, const char *key, int64_t *v, int max) {
-  const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *e;
-  int n = 0;
-  if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) > max) return -1;
-  cJSON_ArrayForEach(e, a) {
-    if (!cJSON_IsNumber(e) || e->valuedouble != floor(e->valuedouble)) return -1;
-    v[n++] = (int64_t)e->valuedouble;
-  }
-  return n;
-}
-
-static int parse_unet(const cJSON *u, ag_unet_config *c) {
-  c->height = int_of(u, "height");
-  c->width = int_of(u, "width");
-  c->channels = int_of(u, "channels");
-  c->base = int_of(u, "base");
-  c->blocks = int_of(u, "blocks");
-  c->head_dim = int_of(u, "head_dim");
-  c->groups = int_of(u, "groups");
-  c->classes = int_of(u, "classes");
-  const int levels = ints_of(u, "mult", c->mult, AG_UNET_MAX_LEVELS);
+static ag_status parse_unet(const cJSON *u, const char *where, ag_unet_config *c) {
+  const struct {
+    const char *key;
+    int64_t *v;
+  } f[] = {{"height", &c->height}, {"width", &c->width},    {"channels", &c->channels},
+           {"base", &c->base},     {"blocks", &c->blocks},  {"head_dim", &c->head_dim},
+           {"groups", &c->groups}, {"classes", &c->classes}};
+  for (size_t i = 0; i < sizeof f / sizeof f[0]; i++)
+    AG_TRY(ag_json_int(u, where, f[i].key, 0, AG_JSON_MAX_COUNT, f[i].v));
+  int levels = 0, attn = 0;
+  AG_TRY(
+      ag_json_ints(u, where, "mult", 0, AG_JSON_MAX_COUNT, AG_UNET_MAX_LEVELS, c->mult, &levels));
+  AG_TRY(ag_json_ints(u, where, "attn", 0, 1, AG_UNET_MAX_LEVELS, c->attn, &attn));
+  if (levels < 1 || attn != levels)
+    return ag_set_error(AG_ERR_IO, "%s: 'mult' and 'attn' must have the same 1..%d levels", where,
+                        AG_UNET_MAX_LEVELS);
   c->levels = levels;
-  return levels >= 1 && ints_of(u, "attn", c->attn, AG_UNET_MAX_LEVELS) == levels;
+  return AG_OK;
 }
 
-static int parse_schedule(const cJSON *s, ag_noise_schedule_config *c) {
-  const cJSON *b = cJSON_GetObjectItemCaseSensitive(s, "beta_schedule");
-  const cJSON *p = cJSON_GetObjectItemCaseSensitive(s, "prediction");
-  c->train_timesteps = int_of(s, "train_timesteps");
-  c->beta_start = number_of(s, "beta_start");
-  c->beta_end = number_of(s, "beta_end");
-  return cJSON_IsString(b) && ag_beta_schedule_parse(b->valuestring, &c->beta_schedule) == AG_OK &&
-         cJSON_IsString(p) && ag_prediction_parse(p->valuestring, &c->prediction) == AG_OK;
+/* String field `key` of o, or NULL with the error naming it. */
+static const char *text_of(const cJSON *o, const char *where, const char *key) {
+  const cJSON *v = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, key) : NULL;
+  if (cJSON_IsString(v)) return v->valuestring;
+  ag_set_error(AG_ERR_IO, "%s: '%s' must be a string", where, key);
+  return NULL;
+}
+
+static ag_status parse_schedule(const cJSON *s, const char *where, ag_noise_schedule_config *c) {
+  AG_TRY(ag_json_int(s, where, "train_timesteps", 0, AG_JSON_MAX_COUNT, &c->train_timesteps));
+  AG_TRY(ag_json_real(s, where, "beta_start", -DBL_MAX, DBL_MAX, &c->beta_start));
+  AG_TRY(ag_json_real(s, where, "beta_end", -DBL_MAX, DBL_MAX, &c->beta_end));
+  const char *beta = text_of(s, where, "beta_schedule");
+  if (!beta) return AG_ERR_IO;
+  const char *prediction = text_of(s, where, "prediction");
+  if (!prediction) return AG_ERR_IO;
+  if (ag_beta_schedule_parse(beta, &c->beta_schedule) != AG_OK ||
+      ag_prediction_parse(prediction, &c->prediction) != AG_OK) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", ag_last_error());
+    return ag_set_error(AG_ERR_IO, "%s: %s", where, why);
+  }
+  return AG_OK;
 }
 
 static ag_status parse_config(const char *path, const char *text, ag_ddpm_config *c) {
-  cJSON *j = text ? cJSON_Parse(text) : NULL;
-  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable ddpm config", path);
+  char where[512], unet[600], schedule[600];
+  snprintf(where, sizeof where, "%s: ddpm config", path);
+  snprintf(unet, sizeof unet, "%s, unet", where);
+  snprintf(schedule, sizeof schedule, "%s, schedule", where);
+  cJSON *j = NULL;
+  AG_TRY(ag_json_parse_object(text, where, &j));
   memset(c, 0, sizeof *c);
-  const int ok = parse_unet(cJSON_GetObjectItemCaseSensitive(j, "unet"), &c->unet) &&
-                 parse_schedule(cJSON_GetObjectItemCaseSensitive(j, "schedule"), &c->schedule);
-  c->label_dropout = (float)number_of(j, "label_dropout");
+  double dropout = 0;
+  ag_status st = parse_unet(cJSON_GetObjectItemCaseSensitive(j, "unet"), unet, &c->unet);
+  if (st == AG_OK)
+    st = parse_schedule(cJSON_GetObjectItemCaseSensitive(j, "schedule"), schedule, &c->schedule);
+  if (st == AG_OK) st = ag_json_real(j, where, "label_dropout", -FLT_MAX, FLT_MAX, &dropout);
   cJSON_Delete(j);
-  char why[256] = "a field is missing or malformed";
-  if (ok && ag_ddpm_check(c) == AG_OK) return AG_OK;
-  if (ok) snprintf(why, sizeof why, "%s", ag_last_error());
-  return ag_set_error(AG_ERR_IO, "%s: ddpm config '%s' is invalid (%s)", path, text, why);
+  AG_TRY(st);
+  c->label_dropout = (float)dropout;
+  if (ag_ddpm_check(c) == AG_OK) return AG_OK;
+  char why[256];
+  snprintf(why, sizeof why, "%s", ag_last_error());
+  return ag_set_error(AG_ERR_IO, "%s: %s", where, why);
 }
 
 ag_status ag_ddpm_read_config(const char *path, const ag_safetensors *st, ag_ddpm_config *c) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gan_internal.h"
+#include "runtime/io/json.h"
 
 /* Every field of the config, by JSON key. */
 typedef struct int_field {
@@ -187,17 +188,20 @@ static double number(const cJSON *j, const char *key) {
 }
 
 static ag_status parse_config(const char *path, const char *text, ag_gan_config *c) {
-  cJSON *j = text ? cJSON_Parse(text) : NULL;
-  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable gan config", path);
-  for (int i = 0; i < n_int_fields; i++) {
-    const double v = number(j, int_fields[i].key);
-    *(int64_t *)((char *)c + int_fields[i].offset) = v >= 0 && v <= 1e9 ? (int64_t)v : -1;
-  }
+  char where[512];
+  snprintf(where, sizeof where, "%s: gan config", path);
+  cJSON *j = NULL;
+  AG_TRY(ag_json_parse_object(text, where, &j));
+  ag_status st = AG_OK;
+  for (int i = 0; st == AG_OK && i < n_int_fields; i++)
+    st = ag_json_int(j, where, int_fields[i].key, 0, AG_JSON_MAX_COUNT,
+                     (int64_t *)((char *)c + int_fields[i].offset));
   cJSON_Delete(j);
+  AG_TRY(st);
   if (ag_gan_check(c) != AG_OK) {
     char why[256];
     snprintf(why, sizeof why, "%s", ag_last_error());
-    return ag_set_error(AG_ERR_IO, "%s: gan config '%s' is invalid (%s)", path, text, why);
+    return ag_set_error(AG_ERR_IO, "%s: %s", where, why);
   }
   return AG_OK;
 }

@@ -209,6 +209,9 @@ ag_status ag_nerf_train(ag_backend *be, const ag_nerf_config *c, const ag_nerf_t
 
 ag_status ag_nerf_save(const ag_nerf_model *m, const char *path);
 ag_status ag_nerf_load(const char *path, ag_backend *be, ag_nerf_model *out);
+/* The config of an open checkpoint (path names it in the errors), checked
+ * field by field before anything is built from it. */
+ag_status ag_nerf_read_config(const char *path, const ag_safetensors *st, ag_nerf_config *c);
 
 #ifdef __cplusplus
 }

@@ -2,12 +2,14 @@
  * (state beside the parameters: the renderer's bitfield is rebuilt from
  * them) and the config as JSON metadata. */
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "nerf_internal.h"
+#include "runtime/io/json.h"
 
 #define OCCUPANCY_NAME AG_ST_STATE_PREFIX "occupancy/density"
 #define RAYS_KEY "nerf.rays"
@@ -31,39 +33,44 @@ char *nerf_config_json(const ag_nerf_config *c) {
   return text;
 }
 
-/* A number field; NaN when missing. */
-static double number(const cJSON *j, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static ag_status parse_config(const char *path, const char *text, ag_nerf_config *c) {
-  cJSON *j = text ? cJSON_Parse(text) : NULL;
-  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable nerf config", path);
-  const double f[11] = {
-      number(j, "bound"),          number(j, "levels"),         number(j, "features"),
-      number(j, "log2_table"),     number(j, "base_res"),       number(j, "per_level_scale"),
-      number(j, "hidden"),         number(j, "geo_features"),   number(j, "occ_res"),
-      number(j, "diagonal_steps"), number(j, "max_ray_samples")};
+  char where[512];
+  snprintf(where, sizeof where, "%s: nerf config", path);
+  cJSON *j = NULL;
+  AG_TRY(ag_json_parse_object(text, where, &j));
+  static const char *const real_keys[3] = {"bound", "base_res", "per_level_scale"};
+  static const char *const int_keys[8] = {"levels",         "features",       "log2_table",
+                                          "hidden",         "geo_features",   "occ_res",
+                                          "diagonal_steps", "max_ray_samples"};
+  double r[3] = {0};
+  int64_t n[8] = {0};
+  ag_status st = AG_OK;
+  for (int i = 0; st == AG_OK && i < 3; i++)
+    st = ag_json_real(j, where, real_keys[i], -FLT_MAX, FLT_MAX, &r[i]);
+  for (int i = 0; st == AG_OK && i < 8; i++)
+    st = ag_json_int(j, where, int_keys[i], 0, AG_JSON_MAX_COUNT, &n[i]);
   cJSON_Delete(j);
-  for (int i = 0; i < 11; i++)
-    if (!isfinite(f[i]))
-      return ag_set_error(AG_ERR_IO, "%s: nerf config '%s' is incomplete", path, text);
-  *c = (ag_nerf_config){.bound = (float)f[0],
-                        .grid = {.levels = (int64_t)f[1],
-                                 .features = (int64_t)f[2],
-                                 .log2_table = (int64_t)f[3],
-                                 .base_res = (float)f[4],
-                                 .per_level_scale = (float)f[5]},
-                        .hidden = (int64_t)f[6],
-                        .geo_features = (int64_t)f[7],
-                        .occ_res = (int64_t)f[8],
-                        .diagonal_steps = (int64_t)f[9],
-                        .max_ray_samples = (int64_t)f[10]};
+  AG_TRY(st);
+  *c = (ag_nerf_config){.bound = (float)r[0],
+                        .grid = {.levels = n[0],
+                                 .features = n[1],
+                                 .log2_table = n[2],
+                                 .base_res = (float)r[1],
+                                 .per_level_scale = (float)r[2]},
+                        .hidden = n[3],
+                        .geo_features = n[4],
+                        .occ_res = n[5],
+                        .diagonal_steps = n[6],
+                        .max_ray_samples = n[7]};
   if (ag_nerf_check_config(c) == AG_OK) return AG_OK;
   char msg[512];
   snprintf(msg, sizeof msg, "%s", ag_last_error());
-  return ag_set_error(AG_ERR_IO, "%s: %s", path, msg);
+  return ag_set_error(AG_ERR_IO, "%s: %s", where, msg);
+}
+
+ag_status ag_nerf_read_config(const char *path, const ag_safetensors *st, ag_nerf_config *c) {
+  AG_TRY(ag_params_check_kind(st, path, AG_NERF_KIND, "nerf"));
+  return parse_config(path, ag_st_metadata(st, "aigc.config"), c);
 }
 
 ag_status ag_nerf_save(const ag_nerf_model *m, const char *path) {
@@ -86,8 +93,7 @@ ag_status ag_nerf_save(const ag_nerf_model *m, const char *path) {
 
 static ag_status load_from(const char *path, const ag_safetensors *st, ag_backend *be,
                            int64_t occ_batch, ag_nerf_model *m) {
-  AG_TRY(ag_params_check_kind(st, path, AG_NERF_KIND, "nerf"));
-  AG_TRY(parse_config(path, ag_st_metadata(st, "aigc.config"), &m->c));
+  AG_TRY(ag_nerf_read_config(path, st, &m->c));
   if (!(m->p = ag_params_new(be, 0))) return ag_set_error(AG_ERR_OOM, "nerf: out of host memory");
   AG_TRY(ag_nerf_init(m->p, &m->c));
   AG_TRY(ag_params_load(m->p, st));

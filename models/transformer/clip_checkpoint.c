@@ -1,13 +1,14 @@
 /* CLIP checkpoints: the config as JSON metadata beside the weights, and
  * loading a file back into a model (see ag_clip.h). */
 #include <cjson/cJSON.h>
-#include <math.h>
+#include <float.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ag_clip.h"
+#include "runtime/io/json.h"
 
 #define AG_CLIP_KIND "clip"
 
@@ -85,27 +86,25 @@ ag_status ag_clip_meta(const ag_clip_config *c, const char *keys[AG_CLIP_META],
   return AG_OK;
 }
 
-/* A number field of j, or NaN when it is missing. */
-static double number(const cJSON *j, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-  return cJSON_IsNumber(v) ? v->valuedouble : NAN;
-}
-
 static ag_status parse_config(const char *path, const char *text, ag_clip_config *c) {
-  cJSON *j = text ? cJSON_Parse(text) : NULL;
-  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable clip config", path);
+  char where[512];
+  snprintf(where, sizeof where, "%s: clip config", path);
+  cJSON *j = NULL;
+  AG_TRY(ag_json_parse_object(text, where, &j));
   memset(c, 0, sizeof *c);
-  for (int i = 0; i < n_int_fields; i++) {
-    const double v = number(j, int_fields[i].key);
-    *int_at(c, i) = v >= 1 && v <= 1e9 ? (int64_t)v : 0;
-  }
-  c->norm_mean = (float)number(j, "norm_mean");
-  c->norm_std = (float)number(j, "norm_std");
+  double mean = 0, std = 0;
+  ag_status st = AG_OK;
+  for (int i = 0; st == AG_OK && i < n_int_fields; i++)
+    st = ag_json_int(j, where, int_fields[i].key, 1, AG_JSON_MAX_COUNT, int_at(c, i));
+  if (st == AG_OK) st = ag_json_real(j, where, "norm_mean", -FLT_MAX, FLT_MAX, &mean);
+  if (st == AG_OK) st = ag_json_real(j, where, "norm_std", -FLT_MAX, FLT_MAX, &std);
   cJSON_Delete(j);
-  if (ag_clip_check(c) != AG_OK || c->norm_mean != c->norm_mean) {
+  AG_TRY(st);
+  c->norm_mean = (float)mean, c->norm_std = (float)std;
+  if (ag_clip_check(c) != AG_OK) {
     char why[256];
     snprintf(why, sizeof why, "%s", ag_last_error());
-    return ag_set_error(AG_ERR_IO, "%s: clip config '%s' is invalid (%s)", path, text, why);
+    return ag_set_error(AG_ERR_IO, "%s: %s", where, why);
   }
   return AG_OK;
 }

@@ -8,6 +8,7 @@
 
 #include "ag_tokenizer.h"
 #include "models/ag_transformer.h"
+#include "runtime/io/json.h"
 
 ag_gpt_config ag_gpt_default_config(void) {
   return (ag_gpt_config){
@@ -111,22 +112,25 @@ void ag_gpt_meta_of(const ag_gpt_config *c, ag_gpt_meta *m) {
   m->values[1] = m->config;
 }
 
-/* A positive integer field; 0 when missing or not one. */
-static int64_t field(const cJSON *j, const char *key) {
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-  return cJSON_IsNumber(v) && v->valuedouble >= 1 ? (int64_t)v->valuedouble : 0;
-}
-
 ag_status ag_gpt_read_config(const ag_safetensors *st, const char *path, ag_gpt_config *c) {
   AG_TRY(ag_params_check_kind(st, path, AG_GPT_KIND, "gpt"));
-  const char *text = ag_st_metadata(st, "aigc.config");
-  cJSON *j = text ? cJSON_Parse(text) : NULL;
-  if (!j) return ag_set_error(AG_ERR_IO, "%s: missing or unreadable gpt config", path);
-  *c = (ag_gpt_config){field(j, "vocab"), field(j, "context"), field(j, "layers"),
-                       field(j, "width"), field(j, "heads")};
+  char where[512];
+  snprintf(where, sizeof where, "%s: gpt config", path);
+  cJSON *j = NULL;
+  AG_TRY(ag_json_parse_object(ag_st_metadata(st, "aigc.config"), where, &j));
+  static const char *const keys[5] = {"vocab", "context", "layers", "width", "heads"};
+  int64_t v[5] = {0};
+  ag_status s = AG_OK;
+  for (int i = 0; s == AG_OK && i < 5; i++)
+    s = ag_json_int(j, where, keys[i], 1, AG_JSON_MAX_COUNT, &v[i]);
   cJSON_Delete(j);
-  if (ag_gpt_check_config(c) != AG_OK)
-    return ag_set_error(AG_ERR_IO, "%s: gpt config '%s' is incomplete or invalid", path, text);
+  AG_TRY(s);
+  *c = (ag_gpt_config){v[0], v[1], v[2], v[3], v[4]};
+  if (ag_gpt_check_config(c) != AG_OK) {
+    char why[256];
+    snprintf(why, sizeof why, "%s", ag_last_error());
+    return ag_set_error(AG_ERR_IO, "%s: %s", where, why);
+  }
   return AG_OK;
 }
 

@@ -41,8 +41,12 @@ typedef struct ag_idx {
 /* Bytes per element of an IDX type; 0 for an unknown type byte. */
 size_t ag_idx_type_size(int type);
 
-/* Reads `path` (gzip or plain, detected by zlib). On error returns AG_ERR_IO
- * (or AG_ERR_OOM) with a message naming the file, and leaves *out zeroed. */
+/* Reads `path`: gzip when it starts with the gzip magic (1f 8b), else plain.
+ * Gzip is accepted as Python's gzip module accepts it: one or more members,
+ * zero padding after them; a cut stream, a bad CRC or ISIZE, or other bytes
+ * after a member are refused. The content must be one IDX file exactly. On
+ * error returns AG_ERR_IO (or AG_ERR_OOM) with a message naming the file and
+ * the problem, and leaves *out zeroed. */
 ag_status ag_idx_read(const char *path, ag_idx *out);
 void ag_idx_free(ag_idx *idx);
 
@@ -51,7 +55,9 @@ void ag_idx_free(ag_idx *idx);
 ag_status ag_idx_to_tensor(const ag_idx *idx, ag_tensor **out);
 
 /* Writes an IDX file (gzip-compressed when `gzip` is non-zero); `data` in
- * host order. Used by tests and tools to make small datasets. */
+ * host order. The file is written under a temporary name in the same
+ * directory and renamed into place, so a failed write leaves no partial file
+ * and keeps any previous one. Used by tests and tools to make small datasets. */
 ag_status ag_idx_write(const char *path, ag_idx_type type, int rank, const int64_t *dims,
                        const void *data, int gzip);
 

@@ -1,12 +1,11 @@
 /* Binary PLY meshes (see ply.h). */
 #define _POSIX_C_SOURCE 200809L
 #include "ply.h"
+#include "out_file.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 void ag_mesh_free(ag_mesh *m) {
   free(m->pos), free(m->normal), free(m->rgb), free(m->tri);
@@ -62,26 +61,12 @@ static int write_ply_file(FILE *f, const ag_mesh *m, const uint8_t *body, size_t
 
 ag_status ag_mesh_write_ply(const ag_mesh *m, const char *path) {
   AG_TRY(check_mesh(m, path));
-  char tmp[4096];
-  const int k = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-  if (k < 0 || (size_t)k >= sizeof tmp)
-    return ag_set_error(AG_ERR_INVALID, "mesh '%s': path too long", path);
   size_t len = 0;
   uint8_t *body = ply_body(m, &len);
   if (!body) return ag_set_error(AG_ERR_OOM, "mesh '%s': out of host memory", path);
-  FILE *f = fopen(tmp, "wb");
-  if (!f) {
-    const int e = errno;
-    free(body);
-    return ag_set_error(AG_ERR_IO, "mesh '%s': cannot create '%s' (%s)", path, tmp, strerror(e));
-  }
-  int ok = write_ply_file(f, m, body, len);
-  ok = fclose(f) == 0 && ok;
+  ag_out_file o;
+  ag_status st = ag_out_open(&o, path, "mesh");
+  if (st == AG_OK) st = ag_out_commit(&o, write_ply_file(o.f, m, body, len));
   free(body);
-  if (!ok || rename(tmp, path) != 0) {
-    remove(tmp);
-    return ag_set_error(AG_ERR_IO, "mesh '%s': write failed (disk full or unwritable directory?)",
-                        path);
-  }
-  return AG_OK;
+  return st;
 }

@@ -15,11 +15,18 @@
  * error the temporary file is removed.
  *
  * Reading: ag_st_open reads the whole file into host memory and validates it
- * strictly before returning: header length (at most AG_ST_MAX_HEADER), JSON,
- * dtypes (only aigc's: F32 F16 BF16 I32 U8), shapes (at most AG_MAX_DIMS
- * dims) against data_offsets, and that the tensors cover the data section
- * exactly (no overlap, no hole, no truncation, no trailing bytes). Any
- * violation is AG_ERR_IO with one message naming the file and the tensor.
+ * before returning, accepting exactly the files the reference (Python's
+ * `safetensors` 0.8) accepts (tests/io/test_safetensors_diff.cpp checks it):
+ * header length (at most AG_ST_MAX_HEADER), the header's JSON as strictly as
+ * the reference parses it (runtime/io/safetensors_header.h: UTF-8, integers
+ * written as integers, only whitespace after the object), dtypes, shapes
+ * against data_offsets, and that the tensors cover the data section exactly
+ * (no overlap, no hole, no truncation, no trailing bytes). aigc refuses a few
+ * files the reference reads, for limits of its own: dtypes other than F32 F16
+ * BF16 I32 U8, more than AG_MAX_DIMS dims, repeated tensor names or metadata
+ * keys, NUL characters in names or metadata, and serde's alternative spellings
+ * of entries and dtypes (the list is in safetensors_header.h). Any violation
+ * is AG_ERR_IO with one message naming the file and the tensor or field.
  *
  * Status codes: AG_ERR_IO for unreadable, corrupt or unsupported files and
  * failed writes; AG_ERR_INVALID for bad arguments and for checkpoints that do

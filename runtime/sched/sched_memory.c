@@ -56,11 +56,13 @@ static int inplace_input(const ag_node *n) {
   return -1;
 }
 
-/* Storage of every base value: caller memory, resident, or arena. */
-static void classify(ag_sched *s) {
+/* Storage of every base value: caller memory, resident, or arena. A base's
+ * flags are the union of its views', so they are gathered first. */
+static ag_status classify(ag_sched *s) {
   const ag_graph *g = s->g;
   unsigned *flags = calloc((size_t)g->n_values, sizeof *flags);
-  for (int v = 0; v < g->n_values && flags; v++) flags[g->values[v]->base] |= g->values[v]->flags;
+  if (!flags) return ag_set_error(AG_ERR_OOM, "sched: out of host memory");
+  for (int v = 0; v < g->n_values; v++) flags[g->values[v]->base] |= g->values[v]->flags;
   for (int v = 0; v < g->n_values; v++) {
     const ag_value *val = g->values[v];
     if (val->base != v) {
@@ -69,7 +71,7 @@ static void classify(ag_sched *s) {
     }
     ag_block *b = &s->blocks[s->n_blocks];
     s->block_of[v] = s->n_blocks++;
-    unsigned f = flags ? flags[v] : AG_VALUE_OUTPUT;
+    unsigned f = flags[v];
     b->storage = (f & (AG_VALUE_PARAM | AG_VALUE_CONST | AG_VALUE_INPUT)) ? AG_STORE_CALLER
                  : (f & (AG_VALUE_OUTPUT | AG_VALUE_GRAD))                ? AG_STORE_RESIDENT
                                                                           : AG_STORE_ARENA;
@@ -79,6 +81,7 @@ static void classify(ag_sched *s) {
     if (b->storage == AG_STORE_ARENA) s->stats.no_reuse_bytes += align_up(b->bytes);
   }
   free(flags);
+  return AG_OK;
 }
 
 static void touch(ag_sched *s, int b, int n) {
@@ -195,12 +198,14 @@ ag_status ag_sched_plan_memory(ag_sched *s) {
   s->blocks = calloc((size_t)nv, sizeof *s->blocks);
   block_key *order = malloc(sizeof *order * (size_t)nv),
             *scratch = malloc(sizeof *order * (size_t)nv);
-  if (!s->block_of || !s->blocks || !order || !scratch) {
+  ag_status st = s->block_of && s->blocks && order && scratch
+                     ? classify(s)
+                     : ag_set_error(AG_ERR_OOM, "sched: out of host memory");
+  if (st != AG_OK) {
     free(order);
     free(scratch);
-    return ag_set_error(AG_ERR_OOM, "sched: out of host memory");
+    return st;
   }
-  classify(s);
   liveness(s);
   int n = 0;
   for (int b = 0; b < s->n_blocks; b++)

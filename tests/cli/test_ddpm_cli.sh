@@ -168,7 +168,7 @@ bad_sample() { # description, pattern, sample options...
 }
 bad_sample "GAN checkpoint" "gan.safetensors is a 'gan' checkpoint, not a diffusion (ddpm) checkpoint" \
   --checkpoint "$tmp/gan.safetensors"
-bad_sample "truncated checkpoint" "truncated.safetensors'.* file truncated" \
+bad_sample "truncated checkpoint" "truncated.safetensors'.*(file truncated" \
   --checkpoint "$tmp/truncated.safetensors"
 bad_sample "corrupt checkpoint" "noise.safetensors': oversized header" \
   --checkpoint "$tmp/noise.safetensors"
