@@ -8,6 +8,7 @@ ag_add_gtest(models_nerf_scene LABEL cpu SOURCES test_nerf_scene.cpp
 # fields (on the sphere, closed, wound outward, its volume), empty fields,
 # the PLY writer's bytes read back (a second).
 ag_add_gtest(models_nerf_mesh LABEL cpu SOURCES test_nerf_mesh.cpp LIBS ag_models ag_runtime)
+target_include_directories(models_nerf_mesh PRIVATE ${PROJECT_SOURCE_DIR}/tests)
 
 # aigc make-scene from the command line: each scene tiny, bad names and
 # options (seconds).

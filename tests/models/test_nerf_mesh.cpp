@@ -17,6 +17,8 @@
 #include <utility>
 #include <vector>
 
+#include "ag_test_util.h"
+
 extern "C" {
 #include "models/nerf/ag_nerf_mesh.h"
 }
@@ -219,11 +221,6 @@ TEST(MeshExtract, RefusesNonFiniteValuesAndBadLattices) {
 
 // ---- PLY ----------------------------------------------------------------------
 
-std::string read_file(const fs::path &p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
 uint32_t u32_at(const std::string &s, size_t at) {
   uint32_t v = 0;
   for (int k = 3; k >= 0; k--) v = v << 8 | (uint8_t)s[at + k];
@@ -237,15 +234,6 @@ float f32_at(const std::string &s, size_t at) {
   return f;
 }
 
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    char tmpl[] = "/tmp/aigc_test_nerf_mesh_XXXXXX";
-    dir = mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(dir); }
-};
-
 TEST(MeshPly, WritesTheHeaderCountsAndBytes) {
   Mesh s = sphere_mesh(12);
   ASSERT_EQ(s.st, AG_OK) << ag_last_error();
@@ -253,10 +241,10 @@ TEST(MeshPly, WritesTheHeaderCountsAndBytes) {
   ASSERT_GT(nt, 0);
   s.m.rgb = (uint8_t *)malloc(3 * nv);
   for (int64_t i = 0; i < 3 * nv; i++) s.m.rgb[i] = (uint8_t)(i * 37 % 251);
-  TempDir t;
-  const fs::path path = t.dir / "mesh.ply";
+  ag_test::Scratch t;
+  const fs::path path = fs::path(t.dir) / "mesh.ply";
   ASSERT_EQ(ag_mesh_write_ply(&s.m, path.c_str()), AG_OK) << ag_last_error();
-  const std::string file = read_file(path);
+  const std::string file = ag_test::slurp(path);
   const std::string header =
       "ply\nformat binary_little_endian 1.0\ncomment aigc mesh\nelement vertex " +
       std::to_string(nv) +
@@ -283,19 +271,19 @@ TEST(MeshPly, WritesTheHeaderCountsAndBytes) {
 TEST(MeshPly, WithoutColoursAndIntoAMissingDirectory) {
   Mesh s = sphere_mesh(8);
   ASSERT_EQ(s.st, AG_OK) << ag_last_error();
-  TempDir t;
-  const fs::path path = t.dir / "plain.ply";
+  ag_test::Scratch t;
+  const fs::path path = fs::path(t.dir) / "plain.ply";
   ASSERT_EQ(ag_mesh_write_ply(&s.m, path.c_str()), AG_OK) << ag_last_error();
-  const std::string file = read_file(path);
+  const std::string file = ag_test::slurp(path);
   EXPECT_EQ(file.find("red"), std::string::npos);
   const size_t body = file.find("end_header\n") + 11;
   EXPECT_EQ(file.size(), body + 12 * s.m.vertices + 13 * s.m.triangles);
 
-  const fs::path missing = t.dir / "no" / "mesh.ply";
+  const fs::path missing = fs::path(t.dir) / "no" / "mesh.ply";
   EXPECT_EQ(ag_mesh_write_ply(&s.m, missing.c_str()), AG_ERR_IO);
   EXPECT_NE(std::string(ag_last_error()).find(missing.string()), std::string::npos)
       << ag_last_error();
-  EXPECT_FALSE(fs::exists(t.dir / "no"));
+  EXPECT_FALSE(fs::exists(fs::path(t.dir) / "no"));
 }
 
 }  // namespace
