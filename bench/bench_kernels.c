@@ -99,9 +99,6 @@ static void adamw_args(ag_op_call *c) {
 static void linear_gelu_args(ag_op_call *c) {
   ag_matmul_args_encode(c, &(ag_matmul_args){.epilogue = AG_MATMUL_EPI_GELU});
 }
-static void causal_args(ag_op_call *c) {
-  ag_attention_args_encode(c, &(ag_attention_args){.causal = 1});
-}
 static void conv3x3_args(ag_op_call *c) {
   ag_conv2d_args_encode(c, &(ag_conv2d_args){.stride = {1, 1}, .padding = {1, 1}});
 }
@@ -142,23 +139,69 @@ static const kb_case kb_cases[] = {
      {D2(8192, 4096), D2(4096, 16384), D1(16384)}, linear_gelu_args, matmul_flops},
     {"matmul.bwd", "matmul", NULL, AG_BF16, 1, {D2(512, 512), D2(512, 512)},
      {D2(8192, 8192), D2(8192, 8192)}, NULL, matmul_flops},
-    {"attention", "attention", "math", AG_BF16, 0,
-     {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
-     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, NULL,
-     attention_flops},
-    {"attention.causal", "attention", "math", AG_BF16, 0,
-     {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
-     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, causal_args,
-     attention_flops},
-    {"attention.bwd", "attention", NULL, AG_BF16, 1,
-     {D4(1, 2, 256, 64), D4(1, 2, 256, 64), D4(1, 2, 256, 64)},
-     {D4(2, 16, 4096, 128), D4(2, 16, 4096, 128), D4(2, 16, 4096, 128)}, NULL,
-     attention_flops},
     {"conv2d", "conv2d", NULL, AG_BF16, 0, {D4(2, 32, 32, 32), D4(64, 32, 3, 3)},
      {D4(32, 128, 64, 64), D4(128, 128, 3, 3)}, conv3x3_args, conv2d_flops},
 };
 
 #undef T
+
+/* The attention grid: head dims 64 and 128, sequences 1k to 16k, causal and
+ * not, forward (against math attention) and backward, bf16. As in
+ * FlashAttention-2's benchmark, every GPU row holds 16k tokens
+ * (batch = 16384 / seq) at a model width of 2048 (heads = 2048 / head dim),
+ * so rows differ in the attention's length, not in the tokens processed. The
+ * CPU (and the emulator) run a sixteenth of each: seq 64 to 1024, 1024
+ * tokens, width 128. */
+static const int64_t kb_attn_head_dims[] = {64, 128};
+static const int64_t kb_attn_gpu_seqs[] = {1024, 2048, 4096, 8192, 16384};
+enum { KB_ATTN_TOKENS = 16384, KB_ATTN_WIDTH = 2048, KB_ATTN_CPU_SHRINK = 16 };
+
+static void attention_causal_args(ag_op_call *c) {
+  ag_attention_args_encode(c, &(ag_attention_args){.causal = 1});
+}
+
+/* q, k and v of one grid row: [tokens / seq, width / dim, seq, dim]. */
+static void kb_attention_inputs(kb_input *in, int64_t tokens, int64_t width, int64_t seq,
+                                int64_t dim) {
+  for (int k = 0; k < 3; k++)
+    in[k] = (kb_input){4, {tokens / seq, width / dim, seq, dim}, AG_DTYPE_COUNT};
+}
+
+/* "1k" for 1024, "64" for 64. */
+static void kb_seq_text(int64_t seq, char *buf, size_t len) {
+  if (seq % 1024 == 0)
+    snprintf(buf, len, "%lldk", (long long)(seq / 1024));
+  else
+    snprintf(buf, len, "%lld", (long long)seq);
+}
+
+/* Grid row `index` (dims slowest, then seqs, causal, backward fastest),
+ * named for the shapes it runs on this device, e.g. attention.d128.s4k.causal.bwd. */
+static void kb_attention_case(size_t index, int gpu, kb_case *kc, char *name, size_t len) {
+  const size_t n_seq = sizeof kb_attn_gpu_seqs / sizeof kb_attn_gpu_seqs[0];
+  const int backward = (int)(index % 2), causal = (int)(index / 2 % 2);
+  const int64_t seq = kb_attn_gpu_seqs[index / 4 % n_seq],
+                dim = kb_attn_head_dims[index / 4 / n_seq];
+  const int64_t shrink = KB_ATTN_CPU_SHRINK;
+  char seq_text[16];
+  kb_seq_text(gpu ? seq : seq / shrink, seq_text, sizeof seq_text);
+  snprintf(name, len, "attention.d%lld.s%s%s%s", (long long)dim, seq_text, causal ? ".causal" : "",
+           backward ? ".bwd" : "");
+  *kc = (kb_case){.name = name,
+                  .op = "attention",
+                  .baseline_op = backward ? NULL : "math",
+                  .dtype = AG_BF16,
+                  .backward = backward,
+                  .args = causal ? attention_causal_args : NULL,
+                  .flops = attention_flops};
+  kb_attention_inputs(kc->gpu, KB_ATTN_TOKENS, KB_ATTN_WIDTH, seq, dim);
+  kb_attention_inputs(kc->cpu, KB_ATTN_TOKENS / shrink, KB_ATTN_WIDTH / shrink, seq / shrink, dim);
+}
+
+static size_t kb_attention_rows(void) {
+  return 4 * (sizeof kb_attn_head_dims / sizeof kb_attn_head_dims[0]) *
+         (sizeof kb_attn_gpu_seqs / sizeof kb_attn_gpu_seqs[0]);
+}
 
 typedef struct kb_run kb_run;
 struct kb_run {
@@ -452,6 +495,17 @@ static ag_status kb_cpu_peaks(ag_backend *be, int reps, ag_bench_peaks *p) {
   return kb_gemm_peak(be, AG_F32, p->gemm_size, reps, &p->gemm_f32_tflops);
 }
 
+/* Runs `kc` into the next row when its name matches `filter` (NULL: all)
+ * and its op exists. */
+static ag_status kb_run_listed(kb_env *env, const kb_case *kc, const char *filter,
+                               ag_bench_row *rows, int max, int *count) {
+  if (filter && !strstr(kc->name, filter)) return AG_OK;
+  if (ag_op_by_name(kc->op) == AG_OP_COUNT || *count == max) return AG_OK;
+  AG_TRY(kb_run_case(env, kc, &rows[*count]));
+  (*count)++;
+  return AG_OK;
+}
+
 ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_bench_row *rows,
                            int max, int *count, ag_bench_peaks *peaks) {
   kb_env env = {.be = be, .reps = reps};
@@ -466,12 +520,13 @@ ag_status ag_bench_kernels(ag_backend *be, const char *filter, int reps, ag_benc
     if (!env.flush) return AG_ERR_OOM;
   }
   ag_status st = AG_OK;
-  for (size_t k = 0; k < sizeof kb_cases / sizeof kb_cases[0] && st == AG_OK; k++) {
-    const kb_case *kc = &kb_cases[k];
-    if (filter && !strstr(kc->name, filter)) continue;
-    if (ag_op_by_name(kc->op) == AG_OP_COUNT || *count == max) continue;
-    st = kb_run_case(&env, kc, &rows[*count]);
-    if (st == AG_OK) (*count)++;
+  for (size_t k = 0; k < sizeof kb_cases / sizeof kb_cases[0] && st == AG_OK; k++)
+    st = kb_run_listed(&env, &kb_cases[k], filter, rows, max, count);
+  for (size_t k = 0; k < kb_attention_rows() && st == AG_OK; k++) {
+    kb_case kc;
+    char name[32];
+    kb_attention_case(k, be->kind == AG_DEVICE_CUDA, &kc, name, sizeof name);
+    st = kb_run_listed(&env, &kc, filter, rows, max, count);
   }
   ag_tensor_free(env.flush);
   return st;

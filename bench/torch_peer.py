@@ -37,16 +37,37 @@ def gelu(x):
     return F.gelu(x, approximate="tanh")
 
 
+# PyTorch 2.x has the fused scaled_dot_product_attention (flash, memory-
+# efficient or cuDNN kernels on CUDA); Debian's 1.13 has not, so there the
+# peer is the math attention composed of matmul, softmax and matmul, and the
+# report says which ran.
+HAVE_SDPA = hasattr(F, "scaled_dot_product_attention")
+
+
+def attention_name():
+    return "torch.sdpa" if HAVE_SDPA else "torch.math"
+
+
+def causal_keep(tq, tk, device):
+    """aigc's causal mask: aligned to the bottom-right corner, so query i sees
+    keys j <= i + tk - tq (SDPA's is_causal is aligned top-left)."""
+    return torch.ones(tq, tk, dtype=torch.bool, device=device).tril(tk - tq)
+
+
 def attention(x, f, i):
     q, k, v = x
     scale = f[0] if f[0] else q.shape[-1] ** -0.5
-    if hasattr(F, "scaled_dot_product_attention"):
-        return F.scaled_dot_product_attention(q, k, v, is_causal=bool(i[0]), scale=scale)
+    tq, tk = q.shape[-2], k.shape[-2]
+    if HAVE_SDPA:
+        # scale= is PyTorch 2.1's; the default is the same 1/sqrt(D).
+        kw = {"scale": f[0]} if f[0] else {}
+        if i[0] and tq != tk:
+            return F.scaled_dot_product_attention(q, k, v, attn_mask=causal_keep(tq, tk, q.device),
+                                                  **kw)
+        return F.scaled_dot_product_attention(q, k, v, is_causal=bool(i[0]), **kw)
     s = (q @ k.transpose(-1, -2)) * scale
     if i[0]:
-        tq, tk = s.shape[-2], s.shape[-1]
-        keep = torch.ones(tq, tk, dtype=torch.bool, device=s.device).tril(tk - tq)
-        s = s.masked_fill(~keep, float("-inf"))
+        s = s.masked_fill(~causal_keep(tq, tk, s.device), float("-inf"))
     return torch.softmax(s, -1) @ v
 
 
@@ -133,13 +154,16 @@ def main():
     if args.device == "cpu":
         torch.set_num_threads(torch.get_num_threads())
     print(f"aigc on {report['device']}, PyTorch {torch.__version__} on {args.device}")
-    print(f"{'op':16} {'dtype':5} {'aigc ms':>9} {'torch ms':>9} {'torch/aigc':>10}")
+    print(f"{'op':30} {'dtype':5} {'peer':10} {'aigc ms':>9} {'torch ms':>9} {'torch/aigc':>10}")
     for row in report["results"]:
         ms = peer_ms(row, args.device, args.reps)
+        peer = attention_name() if row["kernel"] == "attention" else "torch"
         if ms is None:
-            print(f"{row['op']:16} {row['dtype']:5} {row['ms']:9.3f} {'-':>9} {'skipped (no mapping)':>10}")
+            print(f"{row['op']:30} {row['dtype']:5} {'-':10} {row['ms']:9.3f} {'-':>9} "
+                  f"{'skipped (no mapping)':>10}")
             continue
-        print(f"{row['op']:16} {row['dtype']:5} {row['ms']:9.3f} {ms:9.3f} {ms / row['ms']:9.2f}x")
+        print(f"{row['op']:30} {row['dtype']:5} {peer:10} {row['ms']:9.3f} {ms:9.3f} "
+              f"{ms / row['ms']:9.2f}x")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,9 @@
 /* ag_cuda_vec.h - vector access for memory-bound kernels: N consecutive
  * elements moved by one load or store, and the flat elementwise maps built on
- * it (unary ops, their backward, same-shape binary ops). */
+ * it (unary ops, their backward, same-shape binary ops). The scheduler runs
+ * these ops in place (y over x, gx over gy, y over a: the in-place column of
+ * runtime/ops/elementwise.list), so the maps' pointers may alias and are not
+ * __restrict__; each element is read before it is written, by one thread. */
 #ifndef AG_CUDA_VEC_H
 #define AG_CUDA_VEC_H
 
@@ -12,6 +15,7 @@
 /* N consecutive elements of T, aligned so that one load or store moves them
  * all. The default N fills 16 bytes, the widest access a thread can make. */
 template <typename T, int N = (int)(16 / sizeof(T))> struct alignas(N * sizeof(T)) ag_vec {
+  static constexpr int count = N;
   T v[N];
 };
 
@@ -23,8 +27,7 @@ template <typename T, int N = (int)(16 / sizeof(T))> static bool ag_vec_aligned(
 /* y[i] = f(x[i]) in f32 over n elements: the first nv * V as 16-byte vectors
  * (nv = 0 when a pointer is unaligned), the tail element by element. */
 template <typename T, typename F>
-static __global__ void ag_vec_map1_kernel(F f, const T *__restrict__ x, T *__restrict__ y,
-                                          int64_t n, int64_t nv) {
+static __global__ void ag_vec_map1_kernel(F f, const T *x, T *y, int64_t n, int64_t nv) {
   constexpr int V = 16 / sizeof(T);
   const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
@@ -38,8 +41,8 @@ static __global__ void ag_vec_map1_kernel(F f, const T *__restrict__ x, T *__res
 
 /* y[i] = f(a[i], b[i]), split into vectors and tail like ag_vec_map1_kernel. */
 template <typename T, typename F>
-static __global__ void ag_vec_map2_kernel(F f, const T *__restrict__ a, const T *__restrict__ b,
-                                          T *__restrict__ y, int64_t n, int64_t nv) {
+static __global__ void ag_vec_map2_kernel(F f, const T *a, const T *b, T *y, int64_t n,
+                                          int64_t nv) {
   constexpr int V = 16 / sizeof(T);
   const int64_t start = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;

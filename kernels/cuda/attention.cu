@@ -1,10 +1,13 @@
-/* Fused flash attention (FlashAttention-2 scheme) over [B, H, T, D] tensors.
+/* Fused flash attention (FlashAttention-2 scheme) over [B, H, T, D] tensors:
+ * the entry points, their checks and dispatch, and the f32 kernels. f16 and
+ * bf16 run on mma.sync: the forward in attention_fwd.cu, the backward in
+ * attention_bwd.cu (shared pieces in attention_tile.h).
  *
  * Forward: a block of 4 warps owns 64 query rows (16 per warp) and streams
  * 64-key tiles of K and V through shared memory. Each warp computes its
- * 16 x 64 score tile with tensor cores, runs the online softmax on it (row
- * max, rescale of the running sum and output, exponentials) and adds P V to
- * its output accumulators; only the log-sum-exp leaves the kernel besides O.
+ * 16 x 64 score tile, runs the online softmax on it (row max, rescale of the
+ * running sum and output, exponentials) and adds P V to its output
+ * accumulators; only the log-sum-exp leaves the kernel besides O.
  *
  * Backward, in two passes that need no atomics and no scratch memory:
  *   - attn_bwd_kv: a block owns 64 keys and streams 64-query tiles of Q and
@@ -15,26 +18,23 @@
  * dS = P * (dP - delta) with dP = dO V^T and delta = rowsum(dO * O) - dlse,
  * which each pass computes for its query rows (D multiply-adds per row, small
  * next to the D * 64 of each tile product). The dQ pass recomputes S and dP,
- * trading about 40% more tensor-core work (7 tile products instead of 5)
+ * trading about 40% more work (7 tile products instead of 5)
  * for determinism.
  *
- * Tile products go through a "core": tensor cores (nvcuda::wmma, f32
- * accumulators) for f16 / bf16, plain FMA tiles for f32 (tf32 would not
- * reach f32 accuracy). A core's accumulator is used only elementwise through
+ * Tile products go through FmaCore, exact f32 FMA tiles (tf32 would not
+ * reach f32 accuracy). Its accumulator is used only elementwise through
  * x[]; anything per row (softmax statistics, rescaling factors) goes through
- * shared memory, so nothing depends on the fragment's lane mapping. Every
- * accumulator read back by other lanes is stored and then __syncwarp()ed.
+ * shared memory. Every accumulator read back by other lanes is stored and
+ * then __syncwarp()ed: shuffles do not order shared memory.
  *
- * Requirements (checked by the launchers): head dim 32, 64 or 128, and q, k,
- * v, o, dO and the gradients 16-byte aligned (rows are copied as 16-byte
- * vectors). Tails of Tq and Tk are zero-filled in shared memory and masked. */
+ * Requirements (checked by the launchers): head dim 32, 64 or 128 for f32
+ * (any multiple of 8 up to 256 for f16 / bf16), and q, k, v, o, dO and the
+ * gradients 16-byte aligned (rows are copied as 16-byte vectors). Tails of
+ * Tq and Tk are zero-filled in shared memory and masked. */
 #include "ag_cuda.h"
 #include "ag_cuda_dtype.h"
+#include "attention_tile.h"
 #include "kernels/common/ag_kernels.h"
-
-#ifndef AG_CUDA_EMU
-#include <mma.h>
-#endif
 
 #include <stdint.h>
 #include <stdio.h>
@@ -44,39 +44,15 @@
 
 namespace {
 
-using namespace nvcuda;
-
 constexpr int kWarps = 4;
 constexpr int kThreads = kWarps * 32;
 constexpr int kRows = 16 * kWarps; /* rows a block owns: queries (fwd, dQ) or keys (dK, dV) */
 constexpr int kCols = 64;          /* rows of each streamed tile */
 constexpr int kSld = kCols + 4;    /* leading dim of f32 score tiles (bank spread) */
 
-/* Tensor cores for 16-bit inputs: C (16 x 16) += A (16 x 16) B (16 x 16),
- * with A loaded once and reused across the tiles of a row. */
-template <class T> struct TensorCore {
-  using Acc = wmma::fragment<wmma::accumulator, 16, 16, 16, float>;
-  template <class L> using FragA = wmma::fragment<wmma::matrix_a, 16, 16, 16, T, L>;
-  static constexpr int pad = 8; /* elements added to shared rows: 16 bytes */
-  template <class L>
-  static __device__ __forceinline__ void load_a(FragA<L> &fa, const T *a, unsigned lda) {
-    wmma::load_matrix_sync(fa, a, lda);
-  }
-  template <class LA, class LB>
-  static __device__ __forceinline__ void mma(Acc &c, const FragA<LA> &fa, const T *b,
-                                             unsigned ldb) {
-    wmma::fragment<wmma::matrix_b, 16, 16, 16, T, LB> fb;
-    wmma::load_matrix_sync(fb, b, ldb);
-    wmma::mma_sync(c, fa, fb, c);
-  }
-  static __device__ __forceinline__ void zero(Acc &c) { wmma::fill_fragment(c, 0.0f); }
-  static __device__ __forceinline__ void load(Acc &c, const float *p, unsigned ld) {
-    wmma::load_matrix_sync(c, p, ld, wmma::mem_row_major);
-  }
-  static __device__ __forceinline__ void store(float *p, const Acc &c, unsigned ld) {
-    wmma::store_matrix_sync(p, c, ld, wmma::mem_row_major);
-  }
-};
+/* Operand layouts in shared memory, as tags of the tile products. */
+struct RowMajor {};
+struct ColMajor {};
 
 /* f32 tiles with FMA: lane l owns row l / 2, columns (l % 2) * 8 .. + 8. */
 struct FmaCore {
@@ -97,8 +73,8 @@ struct FmaCore {
   template <class LA, class LB>
   static __device__ __forceinline__ void mma(Acc &c, const FragA<LA> &fa, const float *b,
                                              unsigned ldb) {
-    constexpr bool a_col = std::is_same<LA, wmma::col_major>::value;
-    constexpr bool b_col = std::is_same<LB, wmma::col_major>::value;
+    constexpr bool a_col = std::is_same<LA, ColMajor>::value;
+    constexpr bool b_col = std::is_same<LB, ColMajor>::value;
     const int lane = (int)threadIdx.x % 32, r = lane / 2, c0 = lane % 2 * 8;
     for (int k = 0; k < 16; k++) {
       const float av = a_col ? fa.p[k * fa.ld + r] : fa.p[r * fa.ld + k];
@@ -118,16 +94,9 @@ struct FmaCore {
   }
 };
 
-template <class T> struct CoreOf {
-  using type = TensorCore<T>;
-};
-template <> struct CoreOf<float> {
-  using type = FmaCore;
-};
-
 /* Shared-memory geometry of one instantiation. */
 template <class T, int D> struct Geometry {
-  using Core = typename CoreOf<T>::type;
+  using Core = FmaCore;
   static constexpr int ld = D + Core::pad;         /* Q, K, V, dO tiles [64][ld] */
   static constexpr int pld = kCols + Core::pad;    /* P / dS tiles [16][pld] per warp */
   static constexpr int tile = kRows * ld;          /* elements of one 64-row tile */
@@ -190,14 +159,14 @@ template <class Core, int D, class T>
 __device__ __forceinline__ void rows_times_rows(typename Core::Acc *s, const T *a, const T *b,
                                                 int ld) {
   for (int n = 0; n < kCols / 16; n++) Core::zero(s[n]);
-  tile_product<Core, wmma::row_major, wmma::col_major, D, kCols>(s, a, ld, 16, b, ld, 16, 16 * ld);
+  tile_product<Core, RowMajor, ColMajor, D, kCols>(s, a, ld, 16, b, ld, 16, 16 * ld);
 }
 
 /* acc (16 x D) += P_w (16 x 64, leading dim pld) times B (64 x D, a [64][ld] tile). */
 template <class Core, int D, class T>
 __device__ __forceinline__ void accumulate_pb(typename Core::Acc *acc, const T *p, int pld,
                                               const T *b, int ld) {
-  tile_product<Core, wmma::row_major, wmma::row_major, kCols, D>(acc, p, pld, 16, b, ld, 16 * ld,
+  tile_product<Core, RowMajor, RowMajor, kCols, D>(acc, p, pld, 16, b, ld, 16 * ld,
                                                                   16);
 }
 
@@ -290,7 +259,9 @@ static __global__ void __launch_bounds__(kThreads)
     m = m_new;
     /* The rescale factor of each row, broadcast over a 16 x 16 tile, so an
      * accumulator loaded from it scales acc elementwise whatever its lane
-     * mapping. */
+     * mapping. It overwrites scores the partner lane read and wrote above:
+     * shuffles do not order memory, a __syncwarp() does. */
+    __syncwarp();
     for (int c = 0; c < 8; c++) sw[r * kSld + half * 8 + c] = alpha;
     __syncwarp();
     Acc scale_tile;
@@ -455,25 +426,22 @@ template <class T, int D> constexpr size_t bwd_q_smem() {
 }
 
 /* Kernels using more than 48 KB of dynamic shared memory must opt in on a
- * GPU; the emulator allows up to the device limit without it. */
-template <class K> void allow_smem(K kernel, size_t bytes) {
-#ifdef AG_CUDA_EMU
-  (void)kernel;
-  (void)bytes;
-#else
-  cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-#endif
+ * GPU (ag_attn_allow_smem). */
+template <class K> ag_status allow_smem(K kernel, size_t bytes) {
+  return ag_attn_allow_smem(kernel, bytes, "attention");
 }
 
-template <class T, int D>
-void launch_fwd(const ag_attn_dims &d, const void *q, const void *k, const void *v,
-                const int32_t *kv_len, void *o, float *lse, void *stream) {
-  auto kernel = attn_fwd<T, D>;
-  const size_t smem = fwd_smem<T, D>();
-  allow_smem(kernel, smem);
+/* The f32 forward (FMA core); f16 / bf16 run attention_fwd.cu's kernel. */
+template <int D>
+ag_status launch_fwd_f32(const ag_attn_dims &d, const void *q, const void *k, const void *v,
+                         const int32_t *kv_len, void *o, float *lse, void *stream) {
+  auto kernel = attn_fwd<float, D>;
+  const size_t smem = fwd_smem<float, D>();
+  AG_TRY(allow_smem(kernel, smem));
   const dim3 grid(ag_cuda_blocks(d.tq, kRows), (unsigned)(d.batch * d.heads));
-  AG_LAUNCH(kernel, grid, kThreads, smem, stream, d, (const T *)q, (const T *)k, (const T *)v,
-            kv_len, (T *)o, lse);
+  AG_LAUNCH(kernel, grid, kThreads, smem, stream, d, (const float *)q, (const float *)k,
+            (const float *)v, kv_len, (float *)o, lse);
+  return AG_LAUNCH_STATUS("attention_forward");
 }
 
 struct BwdArgs {
@@ -483,35 +451,52 @@ struct BwdArgs {
   void *dq, *dk, *dv;
 };
 
-template <class T, int D> void launch_bwd(const ag_attn_dims &d, const BwdArgs &a, void *stream) {
-  const dim3 threads(kThreads);
+/* The f32 backward (FMA core); f16 / bf16 run attention_bwd.cu's kernels. */
+template <int D> ag_status launch_bwd_f32(const ag_attn_dims &d, const BwdArgs &a, void *stream) {
+  const dim3 grid_q(ag_cuda_blocks(d.tq, kRows), (unsigned)(d.batch * d.heads));
+  const dim3 grid_kv(ag_cuda_blocks(d.tk, kRows), (unsigned)(d.batch * d.heads));
   if (a.dk || a.dv) {
-    auto kernel = attn_bwd_kv<T, D>;
-    const size_t smem = bwd_kv_smem<T, D>();
-    allow_smem(kernel, smem);
-    const dim3 grid(ag_cuda_blocks(d.tk, kRows), (unsigned)(d.batch * d.heads));
-    AG_LAUNCH(kernel, grid, threads, smem, stream, d, (const T *)a.q, (const T *)a.k,
-              (const T *)a.v, a.kv_len, (const T *)a.o, a.lse, (const T *)a.dout, a.dlse,
-              (T *)a.dk, (T *)a.dv);
+    auto kernel = attn_bwd_kv<float, D>;
+    const size_t smem = bwd_kv_smem<float, D>();
+    AG_TRY(allow_smem(kernel, smem));
+    AG_LAUNCH(kernel, grid_kv, kThreads, smem, stream, d, (const float *)a.q, (const float *)a.k,
+              (const float *)a.v, a.kv_len, (const float *)a.o, a.lse, (const float *)a.dout,
+              a.dlse, (float *)a.dk, (float *)a.dv);
+    AG_TRY(AG_LAUNCH_STATUS("attention_backward (dK, dV)"));
   }
   if (a.dq) {
-    auto kernel = attn_bwd_q<T, D>;
-    const size_t smem = bwd_q_smem<T, D>();
-    allow_smem(kernel, smem);
-    const dim3 grid(ag_cuda_blocks(d.tq, kRows), (unsigned)(d.batch * d.heads));
-    AG_LAUNCH(kernel, grid, threads, smem, stream, d, (const T *)a.q, (const T *)a.k,
-              (const T *)a.v, a.kv_len, (const T *)a.o, a.lse, (const T *)a.dout, a.dlse,
-              (T *)a.dq);
+    auto kernel = attn_bwd_q<float, D>;
+    const size_t smem = bwd_q_smem<float, D>();
+    AG_TRY(allow_smem(kernel, smem));
+    AG_LAUNCH(kernel, grid_q, kThreads, smem, stream, d, (const float *)a.q, (const float *)a.k,
+              (const float *)a.v, a.kv_len, (const float *)a.o, a.lse, (const float *)a.dout,
+              a.dlse, (float *)a.dq);
+    AG_TRY(AG_LAUNCH_STATUS("attention_backward (dQ)"));
   }
+  return AG_OK;
 }
 
 bool misaligned(const void *p) { return p && (uintptr_t)p % 16 != 0; }
 
+/* Whether the path for this dtype and direction runs the head dim: the
+ * 16-bit kernels (attention_fwd.cu, attention_bwd.cu) multiples of 8 up to
+ * kAttnMaxDim, the f32 ones 32, 64 or 128. */
+bool runs_head_dim(ag_dtype dt, int64_t dim, int backward) {
+  if (dt == AG_F32) return dim == 32 || dim == 64 || dim == 128;
+  return backward ? AG_CUDA_SYM(attention_mma_backward_smem)(dt, dim) != 0
+                  : ag_attn_width(dim) != 0;
+}
+
 /* The shapes the kernels cannot run, as a reason in buf; NULL when none.
  * Shared by the launchers and the plan-time attention_supports. */
-const char *unsupported_dims(const ag_attn_dims &d, char *buf, size_t size) {
-  if (d.dim != 32 && d.dim != 64 && d.dim != 128)
-    snprintf(buf, size, "head dim %lld (32, 64 or 128 supported)", (long long)d.dim);
+const char *unsupported_dims(ag_dtype dt, const ag_attn_dims &d, int backward, char *buf,
+                             size_t size) {
+  if (!runs_head_dim(dt, d.dim, backward) && dt != AG_F32)
+    snprintf(buf, size, "head dim %lld (multiples of 8 up to %d supported)", (long long)d.dim,
+             kAttnMaxDim);
+  else if (!runs_head_dim(dt, d.dim, backward))
+    snprintf(buf, size, "head dim %lld (32, 64 or 128 supported) for the %s %s", (long long)d.dim,
+             ag_dtype_name(dt), backward ? "backward" : "forward");
   else if (d.batch * d.heads > 65535)
     snprintf(buf, size, "batch * heads = %lld exceeds 65535 (the grid's y limit)",
              (long long)(d.batch * d.heads));
@@ -521,9 +506,10 @@ const char *unsupported_dims(const ag_attn_dims &d, char *buf, size_t size) {
 }
 
 /* What the kernels assume beyond the op's checks. */
-ag_status check_dims(const char *what, const ag_attn_dims &d, std::initializer_list<const void *> ptrs) {
+ag_status check_args(const char *what, ag_dtype dt, const ag_attn_dims &d, int backward,
+                     std::initializer_list<const void *> ptrs) {
   char reason[96];
-  if (unsupported_dims(d, reason, sizeof reason))
+  if (unsupported_dims(dt, d, backward, reason, sizeof reason))
     return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel %s: %s", what, reason);
   for (const void *p : ptrs)
     if (misaligned(p))
@@ -532,7 +518,7 @@ ag_status check_dims(const char *what, const ag_attn_dims &d, std::initializer_l
   return AG_OK;
 }
 
-/* Calls f.template operator()<D>() for the head dim (checked by check_dims). */
+/* Calls f.template operator()<D>() for the head dim (checked by check_args). */
 template <class F> void dispatch_dim(int64_t dim, F &&f) {
   switch (dim) {
   case 32: f(std::integral_constant<int, 32>{}); break;
@@ -550,32 +536,50 @@ long long smem_optin_limit() {
   return bytes;
 }
 
-/* The largest dynamic shared memory the forward (or backward) launches. */
-template <class T, int D> size_t smem_need(int backward) {
-  if (!backward) return fwd_smem<T, D>();
-  return bwd_kv_smem<T, D>() > bwd_q_smem<T, D>() ? bwd_kv_smem<T, D>() : bwd_q_smem<T, D>();
+template <int D> size_t bwd_smem_f32() {
+  return bwd_kv_smem<float, D>() > bwd_q_smem<float, D>() ? bwd_kv_smem<float, D>()
+                                                          : bwd_q_smem<float, D>();
+}
+
+/* The largest dynamic shared memory a block of the forward (or backward)
+ * launches for these dims, which runs_head_dim admits. */
+size_t smem_need(ag_dtype dt, int64_t dim, int backward) {
+  if (dt != AG_F32)
+    return backward ? AG_CUDA_SYM(attention_mma_backward_smem)(dt, dim)
+                    : AG_CUDA_SYM(attention_mma_forward_smem)(dt, dim);
+  size_t need = 0;
+  dispatch_dim(dim, [&](auto w) {
+    constexpr int D = decltype(w)::value;
+    need = backward ? bwd_smem_f32<D>() : fwd_smem<float, D>();
+  });
+  return need;
+}
+
+/* With no queries nothing flows into the keys: their f32 gradients are 0. */
+ag_status zero_key_grads(const ag_attn_dims &d, void *dk, void *dv, void *stream) {
+  const size_t bytes = (size_t)(d.batch * d.heads * d.tk * d.dim) * sizeof(float);
+  for (void *g : {dk, dv})
+    if (g && cudaMemsetAsync(g, 0, bytes, (cudaStream_t)stream) != cudaSuccess)
+      return AG_LAUNCH_STATUS("attention_backward");
+  return AG_OK;
 }
 
 } /* namespace */
 
 extern "C" ag_status AG_CUDA_SYM(attention_supports)(ag_dtype dt, ag_attn_dims d, int backward) {
   char reason[96];
-  if (unsupported_dims(d, reason, sizeof reason))
+  if (unsupported_dims(dt, d, backward, reason, sizeof reason))
     return ag_set_error(AG_ERR_UNSUPPORTED, "%s", reason);
   /* Not ag_dispatch_float: it reads (and clears) the launch error state. The
    * op's inference admits only float dtypes. */
-  size_t need = 0;
-  dispatch_dim(d.dim, [&](auto dim) {
-    constexpr int D = decltype(dim)::value;
-    need = dt == AG_F32   ? smem_need<float, D>(backward)
-           : dt == AG_F16 ? smem_need<__half, D>(backward)
-                          : smem_need<__nv_bfloat16, D>(backward);
-  });
+  const size_t need = smem_need(dt, d.dim, backward);
   const long long limit = smem_optin_limit();
   if (limit >= 0 && (long long)need > limit)
     return ag_set_error(AG_ERR_UNSUPPORTED,
-                        "%s needs %zu bytes of shared memory per block, the device allows %lld",
-                        backward ? "the backward" : "the forward", need, limit);
+                        "the %s %s at head dim %lld needs %zu bytes of shared memory per block, "
+                        "the device allows %lld",
+                        ag_dtype_name(dt), backward ? "backward" : "forward", (long long)d.dim,
+                        need, limit);
   return AG_OK;
 }
 
@@ -583,14 +587,15 @@ extern "C" ag_status AG_CUDA_SYM(attention_forward)(ag_dtype dt, ag_attn_dims d,
                                                      const void *k, const void *v,
                                                      const int32_t *kv_len, void *o, float *lse,
                                                      void *stream) {
-  AG_TRY(check_dims("attention_forward", d, {q, k, v, o}));
+  AG_TRY(check_args("attention_forward", dt, d, 0, {q, k, v, o}));
   if (d.batch * d.heads * d.tq == 0) return AG_OK;
-  return ag_dispatch_float(dt, "attention_forward", [&](auto tag) {
-    using T = decltype(tag);
-    dispatch_dim(d.dim, [&](auto dim) {
-      launch_fwd<T, decltype(dim)::value>(d, q, k, v, kv_len, o, lse, stream);
-    });
+  if (dt != AG_F32)
+    return AG_CUDA_SYM(attention_mma_forward)(dt, d, q, k, v, kv_len, o, lse, stream);
+  ag_status st = AG_OK;
+  dispatch_dim(d.dim, [&](auto dim) {
+    st = launch_fwd_f32<decltype(dim)::value>(d, q, k, v, kv_len, o, lse, stream);
   });
+  return st;
 }
 
 extern "C" ag_status AG_CUDA_SYM(attention_backward)(ag_dtype dt, ag_attn_dims d, const void *q,
@@ -599,13 +604,20 @@ extern "C" ag_status AG_CUDA_SYM(attention_backward)(ag_dtype dt, ag_attn_dims d
                                                       const float *lse, const void *dout,
                                                       const float *dlse, void *dq, void *dk,
                                                       void *dv, void *stream) {
-  AG_TRY(check_dims("attention_backward", d, {q, k, v, o, dout, dq, dk, dv}));
-  if (d.batch * d.heads * d.tq == 0) return AG_OK;
+  AG_TRY(check_args("attention_backward", dt, d, 1, {q, k, v, o, dout, dq, dk, dv}));
+  /* The 16-bit backward handles empty sequences (dK = dV = 0 when Tq = 0). */
+  if (dt == AG_F16 || dt == AG_BF16)
+    return AG_CUDA_SYM(attention_mma_backward)(dt, d, q, k, v, kv_len, o, lse, dout, dlse, dq, dk,
+                                               dv, stream);
+  if (dt != AG_F32)
+    return ag_set_error(AG_ERR_UNSUPPORTED, "cuda kernel attention_backward: dtype %s",
+                        ag_dtype_name(dt));
+  if (d.tq == 0) return zero_key_grads(d, dk, dv, stream);
+  if (d.batch * d.heads == 0) return AG_OK;
   const BwdArgs a = {q, k, v, o, dout, kv_len, lse, dlse, dq, dk, dv};
-  return ag_dispatch_float(dt, "attention_backward", [&](auto tag) {
-    using T = decltype(tag);
-    dispatch_dim(d.dim, [&](auto dim) { launch_bwd<T, decltype(dim)::value>(d, a, stream); });
-  });
+  ag_status st = AG_OK;
+  dispatch_dim(d.dim, [&](auto dim) { st = launch_bwd_f32<decltype(dim)::value>(d, a, stream); });
+  return st;
 }
 
 extern "C" const ag_attention_kernels AG_CUDA_SYM(attention_kernels) = {

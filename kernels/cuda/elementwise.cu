@@ -14,10 +14,11 @@ template <int FN> struct ag_binary_op {
 
 /* Broadcast: one thread per output element; the offsets into a and b come
  * from the element's coordinates. I is the index type: 32-bit division is
- * several times cheaper, and is used whenever the output fits. */
+ * several times cheaper, and is used whenever the output fits. The scheduler
+ * may run the op in place (y over a, runtime/ops/elementwise.list), so no
+ * pointer is __restrict__. */
 template <typename T, typename Op, typename I>
-static __global__ void binary_bcast_kernel(Op op, const T *__restrict__ a, const T *__restrict__ b,
-                                           T *__restrict__ y, ag_bcast4 bc, I n) {
+static __global__ void binary_bcast_kernel(Op op, const T *a, const T *b, T *y, ag_bcast4 bc, I n) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     I rem = i, oa = 0, ob = 0;
     for (int d = bc.ndim - 1; d >= 0; d--) {

@@ -4,7 +4,9 @@
  * it, updates them in registers and stores them back, over a grid-stride
  * loop; a scalar loop takes the remainder. A thread reads its elements before
  * writing them, so outputs may alias inputs (in-place steps): nothing here is
- * __restrict__ or read through the read-only cache. */
+ * __restrict__ or read through the read-only cache. The squared norm is a
+ * two-stage reduction (per-block partials, then one block summing them in
+ * order), so it is the same run to run. */
 #include <cstdint>
 #include <initializer_list>
 
@@ -18,7 +20,7 @@
 /* Elements per vector access. */
 #define AG_OPTIM_VEC 4
 /* sq_norm's grid cap: enough blocks to fill every SM of a large GPU, few
- * enough that the one atomic add per block costs nothing. */
+ * enough that one block sums their partials quickly. */
 #define AG_SQ_NORM_MAX_BLOCKS 1024
 
 /* Four consecutive elements: a count rather than 16 bytes, so that f32 master
@@ -103,25 +105,34 @@ static __global__ void sgd_kernel(const T *p, const T *g, const T *buf, T *p_out
   }
 }
 
-/* Runs before sq_norm_kernel on the same stream, so the blocks' atomics add
- * onto the caller's accumulator (a no-op copy when out aliases acc). */
-static __global__ void sq_norm_init_kernel(const float *acc, float *out) { out[0] = acc[0]; }
-
-/* Each block sums its grid-stride slice in f32 and adds one partial to out. */
+/* Stage 1: each block sums the squares of its grid-stride slice in f32 and
+ * writes partials[blockIdx.x]. With one operand there is no f32 partner to
+ * keep in step, so the vectors are 16 bytes for every dtype (ag_vec). */
 template <typename T>
-static __global__ void sq_norm_kernel(const T *x, float *out, int64_t n, int64_t n_vec) {
+static __global__ void sq_norm_partials_kernel(const T *x, float *partials, int64_t n,
+                                               int64_t n_vec) {
+  constexpr int V = ag_vec<T>::count;
   float acc = 0.0f;
   for (int64_t j = thread_index(); j < n_vec; j += thread_count()) {
-    float xv[4];
-    load4(x, j * AG_OPTIM_VEC, xv);
-    for (int k = 0; k < 4; k++) acc += xv[k] * xv[k];
+    ag_vec<T> p = reinterpret_cast<const ag_vec<T> *>(x)[j];
+    for (int k = 0; k < V; k++) acc += ag_to_f32(p.v[k]) * ag_to_f32(p.v[k]);
   }
-  for (int64_t i = n_vec * AG_OPTIM_VEC + thread_index(); i < n; i += thread_count()) {
+  for (int64_t i = n_vec * V + thread_index(); i < n; i += thread_count()) {
     float e = ag_to_f32(x[i]);
     acc += e * e;
   }
   acc = ag_block_sum(acc);
-  if (threadIdx.x == 0) atomicAdd(out, acc);
+  if (threadIdx.x == 0) partials[blockIdx.x] = acc;
+}
+
+/* Stage 2, one block: out[0] = acc[0] + the partials, summed in a fixed
+ * order. Thread 0 reads acc[0] before writing out[0], so they may alias. */
+static __global__ void sq_norm_finish_kernel(const float *partials, int64_t count, const float *acc,
+                                             float *out) {
+  float s = 0.0f;
+  for (int64_t i = threadIdx.x; i < count; i += blockDim.x) s += partials[i];
+  s = ag_block_sum(s);
+  if (threadIdx.x == 0) out[0] = acc[0] + s;
 }
 
 template <typename T>
@@ -185,15 +196,22 @@ extern "C" ag_status AG_CUDA_SYM(sgd)(ag_dtype dt, const void *p, const void *g,
 
 extern "C" ag_status AG_CUDA_SYM(sq_norm)(ag_dtype dt, const void *x, const float *acc,
                                           float *out, int64_t n, void *stream) {
-  return ag_dispatch_float(dt, "sq_norm", [&](auto tag) {
-    using T = decltype(tag);
-    AG_LAUNCH(sq_norm_init_kernel, 1, 1, 0, stream, acc, out);
-    if (n == 0) return;
-    bool vec = vector_aligned(sizeof(T), {x});
-    int64_t n_vec = vec ? n / AG_OPTIM_VEC : 0;
-    unsigned blocks = vector_blocks(n);
-    if (blocks > AG_SQ_NORM_MAX_BLOCKS) blocks = AG_SQ_NORM_MAX_BLOCKS;
-    AG_LAUNCH(sq_norm_kernel<T>, blocks, AG_EW_THREADS, 0, stream, (const T *)x, out, n, n_vec);
+  if (n == 0)
+    return ag_dispatch_float(dt, "sq_norm", [&](auto) {
+      AG_LAUNCH(sq_norm_finish_kernel, 1, 32, 0, stream, (const float *)nullptr, (int64_t)0, acc,
+                out);
+    });
+  unsigned blocks = vector_blocks(n);
+  if (blocks > AG_SQ_NORM_MAX_BLOCKS) blocks = AG_SQ_NORM_MAX_BLOCKS;
+  return ag_with_partials(blocks, stream, "sq_norm", [&](float *partials) {
+    return ag_dispatch_float(dt, "sq_norm", [&](auto tag) {
+      using T = decltype(tag);
+      int64_t n_vec = ag_vec_aligned<T>(x) ? n / ag_vec<T>::count : 0;
+      AG_LAUNCH(sq_norm_partials_kernel<T>, blocks, AG_EW_THREADS, 0, stream, (const T *)x,
+                partials, n, n_vec);
+      AG_LAUNCH(sq_norm_finish_kernel, 1, AG_EW_THREADS, 0, stream, (const float *)partials,
+                (int64_t)blocks, acc, out);
+    });
   });
 }
 

@@ -13,7 +13,23 @@
  *   - threads start in order (thread 0 first), or last to first when the
  *     environment has AG_EMU_THREAD_ORDER=reverse. A missing barrier shows up
  *     as a wrong result when a reader runs before its writer: run tests both
- *     ways to catch races in either direction.
+ *     ways to catch races in either direction;
+ *   - blocks run in linear order (blockIdx.x fastest), last to first with
+ *     AG_EMU_BLOCK_ORDER=reverse, or in a seeded pseudo-random permutation
+ *     with AG_EMU_BLOCK_ORDER=shuffle (seed 1, or AG_EMU_BLOCK_SEED; launch
+ *     errors name the order and seed), so a kernel that assumes one block runs
+ *     before another gives a wrong result;
+ *   - a shared-memory race detector (ag_emu_race.h, race.cpp) checks every
+ *     shared-memory access of the emulated kernels: two threads of a block
+ *     touching one byte in the same barrier interval, at least one writing,
+ *     without a __syncwarp() between them when they are lanes of one warp, is
+ *     a launch error naming both threads, both source lines and the variable,
+ *     even when the result comes out right. It needs the kernels compiled with
+ *     its instrumentation (kernels/emu/CMakeLists.txt: every GCC build without
+ *     AddressSanitizer); AG_EMU_RACECHECK=0 turns it off at run time;
+ *   - dynamic shared memory, and with the detector static __shared__ too,
+ *     starts every block filled with 0xff bytes (NaN floats), so a read before
+ *     the block's first write does not see plausible zeros.
  * Errors are reported the CUDA way: cudaGetLastError() returns
  * cudaErrorInvalidConfiguration or cudaErrorLaunchFailure, and
  * cudaGetErrorString(err) returns a message naming the kernel, the block and
@@ -71,9 +87,11 @@
  * threads. Blocks of a launch run one at a time and emu.cpp serialises launches
  * across OS threads, so plain static storage is exactly that: every fiber of
  * the running block sees the same object, and the next block reuses it (its
- * contents are stale, as uninitialised shared memory is on a GPU). Static
- * arrays are ordinary globals to AddressSanitizer, so an out-of-bounds access
- * is reported as a global-buffer-overflow.
+ * contents would be stale; the race detector poisons them instead, finding
+ * the variables in the program's symbol table, since GCC ignores a section
+ * attribute on a template's static locals). Static arrays are ordinary
+ * globals to AddressSanitizer, so an out-of-bounds access is reported as a
+ * global-buffer-overflow.
  * `extern __shared__ T x[];` does not compile here (it would read `extern
  * static`): declare dynamic shared memory with AG_DYNAMIC_SMEM instead. */
 #define __shared__ static
@@ -85,12 +103,14 @@ namespace ag_emu {
  * rather than thread_local: the struct is trivially initialised, and GCC then
  * reads it without a call through a TLS wrapper, which matters because kernels
  * read threadIdx in their innermost loops. */
+struct AsyncCopies; /* ag_emu_mma.h */
 struct Current {
   uint3 thread_idx;
   uint3 block_idx;
   uint3 block_dim;
   uint3 grid_dim;
   void *dynamic_smem; /* this block's dynamic shared memory (launch smem bytes) */
+  AsyncCopies *async_copies; /* the running thread's cp.async copies not landed */
 };
 extern __thread Current current;
 
@@ -116,7 +136,7 @@ int block_barrier(const Site &site, BarrierKind kind, int pred);
 /* ---- Warp collectives (emu.cpp) --------------------------------------------
  * Every lane named in `mask` that exists in the block must arrive at a
  * collective of the same kind with the same mask. Values travel as 64 bits. */
-enum class WarpOp { shfl, ballot, any, all, sync };
+enum class WarpOp { shfl, ballot, any, all, sync, exchange };
 enum class ShflMode { idx, up, down, bfly };
 struct WarpArgs {
   WarpOp op;
@@ -128,6 +148,12 @@ struct WarpArgs {
 };
 uint64_t warp_collective(const Site &site, const WarpArgs &args);
 unsigned active_mask();
+
+/* A full-warp collective for the warp-level matrix instructions: all 32 lanes
+ * of the warp must arrive at the same call site, each depositing `bytes`
+ * bytes at `mine`; each then receives every deposit, lane l's at
+ * all32 + l * bytes. */
+void warp_exchange(const Site &site, const void *mine, size_t bytes, void *all32);
 
 /* Shuffles move any trivially copyable value of up to 8 bytes (int, float,
  * double, long long, __half, __half2, __nv_bfloat16, ...), as CUDA's
@@ -279,9 +305,10 @@ inline void __threadfence_system() {}
 
 /* ---- Atomics -------------------------------------------------------------------
  * Fibers are cooperative and never switch in the middle of these functions,
- * so a plain read-modify-write is atomic. Each returns the old value. */
+ * so a plain read-modify-write is atomic. Each returns the old value. They are
+ * not instrumented: atomics on shared memory are never a race. */
 #define AG_EMU_ATOMIC_RMW(name, T, expr)                                                          \
-  inline T name(T *address, T val) {                                                              \
+  __attribute__((no_sanitize_thread)) inline T name(T *address, T val) {                          \
     T old = *address;                                                                             \
     *address = (expr);                                                                            \
     return old;                                                                                   \
@@ -295,7 +322,7 @@ inline void __threadfence_system() {}
   AG_EMU_ATOMIC_RMW(atomicAnd, T, old &val)                                                       \
   AG_EMU_ATOMIC_RMW(atomicOr, T, old | val)                                                       \
   AG_EMU_ATOMIC_RMW(atomicXor, T, old ^ val)                                                      \
-  inline T atomicCAS(T *address, T compare, T val) {                                              \
+  __attribute__((no_sanitize_thread)) inline T atomicCAS(T *address, T compare, T val) {          \
     T old = *address;                                                                             \
     if (old == compare) *address = val;                                                           \
     return old;                                                                                   \
@@ -474,7 +501,5 @@ cudaError_t ag_emu_cudaMemcpyAsync(void *dst, const void *src, size_t count,
 cudaError_t ag_emu_cudaGetDevice(int *device);
 cudaError_t ag_emu_cudaDeviceGetAttribute(int *value, enum cudaDeviceAttr attr, int device);
 }
-
-#include "ag_emu_wmma.h"
 
 #endif

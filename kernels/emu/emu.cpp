@@ -14,6 +14,13 @@
  *     the launch is abandoned and reported as cudaErrorLaunchFailure with a
  *     description of where every thread was.
  *
+ * Blocks run in the order AG_EMU_BLOCK_ORDER asks for (see "Block order").
+ * Every block start, __syncthreads() release and warp sync is announced to the
+ * race detector (race.cpp), which checks the kernels' shared-memory accesses
+ * between those points and fails the block from inside the offending thread
+ * through fail_block(); at block end it reports cp.async copies never waited
+ * on.
+ *
  * Fibers are created with makecontext/setcontext once and then switched with
  * _setjmp/_longjmp, which unlike swapcontext makes no signal-mask system call.
  * Their stacks are reused across blocks and launches. Under AddressSanitizer
@@ -24,6 +31,8 @@
 #undef _FORTIFY_SOURCE
 
 #include "ag_emu.h"
+#include "ag_emu_race.h"
+#include "ag_emu_mma.h"
 
 #include <setjmp.h>
 #include <sys/mman.h>
@@ -127,6 +136,10 @@ struct Fiber {
 
 /* ---- Per-block bookkeeping ---------------------------------------------------- */
 
+enum class BlockOrder { forward, reverse, shuffle };
+/* AG_EMU_BLOCK_ORDER=shuffle's seed when AG_EMU_BLOCK_SEED is not set. */
+constexpr uint64_t kDefaultBlockSeed = 1;
+
 enum class State : unsigned char { not_started, running, ready, at_barrier, at_warp, exited };
 
 struct ThreadRec {
@@ -140,6 +153,11 @@ struct ThreadRec {
   WarpArgs warp{};
   int src_lane = -1;      /* shuffle source; -1: the caller's own value */
   uint64_t result = 0;    /* what the released barrier / collective returns */
+  /* warp_exchange: this lane's deposit and where it receives all 32. */
+  const void *xchg_mine = nullptr;
+  void *xchg_all = nullptr;
+  size_t xchg_bytes = 0;
+  AsyncCopies async;      /* its cp.async copies not landed (ag_emu_mma.h) */
 };
 
 struct Launch {
@@ -159,6 +177,12 @@ struct Launch {
    * complete once this reaches its lane count, so most arrivals skip the
    * check of every partner. */
   std::vector<unsigned> warp_waiting;
+  BlockOrder block_order = BlockOrder::forward;
+  uint64_t block_seed = 0;
+  uint64_t nblocks = 0;
+  /* The shuffle's bijection of [0, 2^bits) (see scramble). */
+  uint64_t perm_mask = 0, perm_mul = 1, perm_add = 0;
+  unsigned perm_shift = 1;
   unsigned char *smem_alloc = nullptr; /* guard + smem + guard */
   size_t smem = 0;
   bool failed = false;
@@ -194,15 +218,18 @@ void record_error(cudaError_t code, std::string message) {
   emu.message = std::move(message);
 }
 
-std::string format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+} /* namespace */
+
 std::string format(const char *fmt, ...) {
-  char buf[512];
+  char buf[1024];
   va_list ap;
   va_start(ap, fmt);
   std::vsnprintf(buf, sizeof buf, fmt, ap);
   va_end(ap);
   return buf;
 }
+
+namespace {
 
 const char *basename_of(const char *path) {
   const char *slash = std::strrchr(path, '/');
@@ -299,6 +326,7 @@ Fiber *take_idle_fiber() {
 void make_current(ThreadRec *t) {
   emu.cur = t;
   current.thread_idx = t->idx;
+  current.async_copies = &t->async;
   t->state = State::running;
 }
 
@@ -456,8 +484,14 @@ int block_barrier(const Site &site, BarrierKind kind, int pred) {
   }
   const uint64_t result = barrier_result(L, kind);
   L.at_barrier = 0;
+  race_block_barrier();
   for (unsigned k = 0; k < L.nthreads; ++k) release(&L.threads[nth(L, k)], result);
   return (int)result;
+}
+
+void fail_block(std::string &&message) {
+  running_launch("the race detector");
+  fail(std::move(message));
 }
 
 namespace {
@@ -487,12 +521,48 @@ int shuffle_source(const WarpArgs &a, int lane) {
   return -1;
 }
 
+/* Copies every lane's deposit to every lane of a complete warp_exchange; the
+ * waiting lanes' buffers are on their stacks, alive until they are resumed. */
+void deliver_exchange(const Launch &L, unsigned base, unsigned group) {
+  const ThreadRec &first = L.threads[base];
+  if (group != 0xffffffffu) {
+    std::string msg = format("%s (%s) needs all 32 lanes of a warp, but warp %u has %u lanes",
+                             first.site.op, where(first.site).c_str(), base / kWarp,
+                             (unsigned)__builtin_popcount(group));
+    fail(std::move(msg));
+  }
+  for (unsigned l = 1; l < kWarp; ++l) {
+    const ThreadRec &o = L.threads[base + l];
+    if (!same_site(o.site, first.site) || o.xchg_bytes != first.xchg_bytes) {
+      std::string msg = format("lanes of warp %u reach different warp-synchronous instructions "
+                               "(a call in a divergent branch?): lane 0 at %s (%s), lane %u at "
+                               "%s (%s)",
+                               base / kWarp, first.site.op, where(first.site).c_str(), l,
+                               o.site.op, where(o.site).c_str());
+      fail(std::move(msg));
+    }
+  }
+  /* Gathered once into the releasing lane's buffer, then copied whole. */
+  const size_t bytes = first.xchg_bytes;
+  unsigned char *gathered = static_cast<unsigned char *>(emu.cur->xchg_all);
+  for (unsigned src = 0; src < kWarp; ++src)
+    std::memcpy(gathered + src * bytes, L.threads[base + src].xchg_mine, bytes);
+  for (unsigned dst = 0; dst < kWarp; ++dst) {
+    void *all = L.threads[base + dst].xchg_all;
+    if (all != gathered) std::memcpy(all, gathered, kWarp * bytes);
+  }
+}
+
 /* Computes every participating lane's result and releases them. */
 void resolve_warp(Launch &L, unsigned base, unsigned group, const WarpArgs &a) {
   unsigned votes = 0;
   for (unsigned l = 0; l < kWarp; ++l)
     if ((group >> l & 1u) && L.threads[base + l].warp.value != 0) votes |= 1u << l;
   L.warp_waiting[base / kWarp] -= (unsigned)__builtin_popcount(group);
+  /* __syncwarp orders the lanes' memory accesses; shuffles, votes and the
+   * mma / ldmatrix exchanges do not. */
+  if (a.op == WarpOp::sync) race_warp_sync(base / kWarp);
+  if (a.op == WarpOp::exchange) deliver_exchange(L, base, group);
   for (unsigned k = 0; k < kWarp; ++k) {
     const unsigned l = L.reverse ? kWarp - 1 - k : k;
     if (!(group >> l & 1u)) continue;
@@ -513,6 +583,7 @@ void resolve_warp(Launch &L, unsigned base, unsigned group, const WarpArgs &a) {
         r = L.threads[base + t.src_lane].warp.value;
       }
       break;
+    case WarpOp::exchange: break;
     case WarpOp::ballot: r = votes; break;
     case WarpOp::any: r = votes != 0; break;
     case WarpOp::all: r = votes == group; break;
@@ -563,6 +634,34 @@ uint64_t warp_collective(const Site &site, const WarpArgs &args) {
   return t->result;
 }
 
+void warp_exchange(const Site &site, const void *mine, size_t bytes, void *all32) {
+  running_launch(site.op);
+  ThreadRec *t = emu.cur;
+  t->xchg_mine = mine;
+  t->xchg_all = all32;
+  t->xchg_bytes = bytes;
+  warp_collective(site, WarpArgs{WarpOp::exchange, 0xffffffffu, 0, ShflMode::idx, 0, 32});
+}
+
+void require_aligned(const Site &site, const void *p, size_t align, const char *operand) {
+  if ((uintptr_t)p % align == 0) return;
+  running_launch(site.op);
+  std::string msg = format("thread %u: %s %p of %s (%s) is not %zu-byte aligned", emu.cur->linear,
+                           operand, p, site.op, where(site).c_str(), align);
+  fail(std::move(msg));
+}
+
+void require_shared(const Site &site, const void *p, size_t bytes, const char *operand) {
+  const Launch &L = running_launch(site.op);
+  const uintptr_t lo = (uintptr_t)p, hi = lo + bytes;
+  const uintptr_t dyn = (uintptr_t)current.dynamic_smem;
+  if (lo >= dyn && hi <= dyn + L.smem) return;
+  if (static_shared_contains(p, bytes)) return;
+  std::string msg = format("thread %u: %s %p of %s (%s) is not in shared memory", emu.cur->linear,
+                           operand, p, site.op, where(site).c_str());
+  fail(std::move(msg));
+}
+
 unsigned active_mask() {
   Launch &L = running_launch("__activemask");
   const unsigned lane = emu.cur->linear % kWarp, base = emu.cur->linear - lane;
@@ -593,6 +692,8 @@ void reset_block(Launch &L) {
   for (ThreadRec &t : L.threads) {
     t.state = State::not_started;
     t.fiber = nullptr;
+    t.async.pending.clear();
+    t.async.commits = 0;
   }
   L.next_unstarted = 0;
   L.ready.clear();
@@ -601,6 +702,7 @@ void reset_block(Launch &L) {
   L.at_barrier = 0;
   L.warp_waiting.assign((L.nthreads + kWarp - 1) / kWarp, 0);
   if (L.smem_alloc) std::memset(L.smem_alloc + kGuard, kSmemFill, L.smem);
+  race_block_begin(L.smem_alloc + kGuard, L.smem, L.nthreads);
 }
 
 bool guards_intact(const Launch &L) {
@@ -628,8 +730,14 @@ bool run_block(Launch &L) {
       L.error = kernel_block(L) + ": " + describe_stall(L);
     }
   }
+  const std::string never_landed = race_block_end();
   if (L.failed) {
     abandon_block(L);
+    return false;
+  }
+  if (!never_landed.empty()) {
+    L.failed = true;
+    L.error = kernel_block(L) + ": " + never_landed;
     return false;
   }
   if (L.smem_alloc && !guards_intact(L)) {
@@ -692,15 +800,81 @@ void setup_launch(Launch &L, const LaunchSpec &spec) {
   current.dynamic_smem = L.smem_alloc + kGuard;
 }
 
+/* ---- Block order ---------------------------------------------------------------
+ * Blocks run in linear order (x fastest), last to first with
+ * AG_EMU_BLOCK_ORDER=reverse, or in a pseudo-random permutation with
+ * AG_EMU_BLOCK_ORDER=shuffle (fixed seed, or AG_EMU_BLOCK_SEED): a kernel whose
+ * result depends on which block runs first is wrong on a GPU, where blocks run
+ * in any order and concurrently. */
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9e3779b97f4a7c15ull;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return x ^ (x >> 31);
+}
+
+void setup_block_order(Launch &L) {
+  const char *order = std::getenv("AG_EMU_BLOCK_ORDER");
+  const char *seed = std::getenv("AG_EMU_BLOCK_SEED");
+  L.block_order = BlockOrder::forward;
+  if (order && std::strcmp(order, "reverse") == 0) L.block_order = BlockOrder::reverse;
+  if (order && std::strcmp(order, "shuffle") == 0) L.block_order = BlockOrder::shuffle;
+  L.block_seed = seed && *seed ? std::strtoull(seed, nullptr, 0) : kDefaultBlockSeed;
+  const uint3 g = current.grid_dim;
+  L.nblocks = (uint64_t)g.x * g.y * g.z;
+  unsigned bits = 0;
+  while ((1ull << bits) < L.nblocks) ++bits;
+  L.perm_mask = bits ? (~0ull >> (64 - bits)) : 0;
+  L.perm_shift = bits > 1 ? bits / 2 : 1;
+  L.perm_mul = splitmix64(L.block_seed) | 1u;
+  L.perm_add = splitmix64(L.block_seed + 1);
+}
+
+/* A bijection of [0, 2^bits): odd multiplications and xor-shifts mod 2^bits. */
+uint64_t scramble(const Launch &L, uint64_t x) {
+  for (int round = 0; round < 3; ++round) {
+    x = (x * L.perm_mul + L.perm_add) & L.perm_mask;
+    x ^= x >> L.perm_shift;
+  }
+  return x;
+}
+
+/* The linear index of the k-th block to run. Shuffled: cycle-walking the
+ * bijection until it lands below nblocks is a permutation of [0, nblocks). */
+uint64_t nth_block(const Launch &L, uint64_t k) {
+  switch (L.block_order) {
+  case BlockOrder::forward: return k;
+  case BlockOrder::reverse: return L.nblocks - 1 - k;
+  case BlockOrder::shuffle: break;
+  }
+  uint64_t x = scramble(L, k);
+  while (x >= L.nblocks) x = scramble(L, x);
+  return x;
+}
+
+/* Appended to launch errors, so a failure that depends on the order can be
+ * reproduced. */
+std::string block_order_note(const Launch &L) {
+  switch (L.block_order) {
+  case BlockOrder::forward: return "";
+  case BlockOrder::reverse: return " [blocks ran last to first: AG_EMU_BLOCK_ORDER=reverse]";
+  case BlockOrder::shuffle: break;
+  }
+  return format(" [blocks ran shuffled: AG_EMU_BLOCK_ORDER=shuffle AG_EMU_BLOCK_SEED=%llu]",
+                (unsigned long long)L.block_seed);
+}
+
 void run_grid(Launch &L) {
   const uint3 g = current.grid_dim;
-  for (unsigned z = 0; z < g.z; ++z)
-    for (unsigned y = 0; y < g.y; ++y)
-      for (unsigned x = 0; x < g.x; ++x) {
-        L.block_idx = uint3{x, y, z};
-        current.block_idx = L.block_idx;
-        if (!run_block(L)) return;
-      }
+  setup_block_order(L);
+  for (uint64_t k = 0; k < L.nblocks; ++k) {
+    const uint64_t b = nth_block(L, k);
+    L.block_idx = uint3{(unsigned)(b % g.x), (unsigned)(b / g.x % g.y),
+                        (unsigned)(b / ((uint64_t)g.x * g.y))};
+    current.block_idx = L.block_idx;
+    if (!run_block(L)) return;
+  }
 }
 
 } /* namespace */
@@ -728,8 +902,9 @@ void launch(const LaunchSpec &spec, void (*thread_fn)(void *), void *arg) {
   emu.launch = nullptr;
   emu.cur = nullptr;
   current.dynamic_smem = nullptr;
+  current.async_copies = nullptr;
   std::free(L.smem_alloc);
-  if (L.failed) record_error(cudaErrorLaunchFailure, L.error);
+  if (L.failed) record_error(cudaErrorLaunchFailure, L.error + block_order_note(L));
 }
 
 } /* namespace ag_emu */

@@ -8,6 +8,10 @@
  *                                           or guard-byte launch error
  *   emu_broken_demo off-by-one-global   (b) global buffer: ASan report only
  *   emu_broken_demo divergent-barrier   (c) launch error
+ *   emu_broken_demo race                (d) a race that leaves the result right:
+ *                                           the race detector's launch error
+ *   emu_broken_demo block-order         (f) wrong result when blocks run in
+ *                                           another order (AG_EMU_BLOCK_ORDER)
  *
  * Exits 1 when the bug was caught ("CAUGHT: ..." or an AddressSanitizer
  * report, which aborts the program), 0 when it went unnoticed, 2 on bad usage.
@@ -85,6 +89,26 @@ int divergent_barrier(const char *mode) {
                        ag_emu_broken_block_sum_divergent(x.data(), sums.data(), kN, nullptr));
 }
 
+int race(const char *mode) {
+  const std::vector<float> x = broken::inputs(kN);
+  std::vector<float> y((size_t)kN);
+  const ag_status st = ag_emu_broken_neighbour_sum_racy(x.data(), y.data(), kN, nullptr);
+  if (st != AG_OK) return report_launch(mode, st);
+  return report_result(mode, "neighbour sums", y, broken::neighbour_sums(x));
+}
+
+int block_order(const char *mode) {
+  const std::vector<float> x = broken::inputs(kN);
+  const std::vector<float> sums = broken::block_sums(x);
+  std::vector<float> partial(sums.size(), 0.0f), total(1, 0.0f);
+  float want = 0.0f;
+  for (const float s : sums) want += s;
+  const ag_status st =
+      ag_emu_broken_sum_in_last_block(x.data(), partial.data(), total.data(), kN, nullptr);
+  if (st != AG_OK) return report_launch(mode, st);
+  return report_result(mode, "grid sum", total, std::vector<float>{want});
+}
+
 } /* namespace */
 
 int main(int argc, char **argv) {
@@ -94,8 +118,10 @@ int main(int argc, char **argv) {
   if (!std::strcmp(mode, "off-by-one-dynamic")) return off_by_one(mode, true);
   if (!std::strcmp(mode, "off-by-one-global")) return off_by_one_global(mode);
   if (!std::strcmp(mode, "divergent-barrier")) return divergent_barrier(mode);
+  if (!std::strcmp(mode, "race")) return race(mode);
+  if (!std::strcmp(mode, "block-order")) return block_order(mode);
   std::fprintf(stderr,
                "usage: emu_broken_demo missing-sync | off-by-one | off-by-one-dynamic | "
-               "off-by-one-global | divergent-barrier\n");
+               "off-by-one-global | divergent-barrier | race | block-order\n");
   return 2;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/cuda_emu/device_vec.h"
 #include "tests/cuda_emu/selftest_ref.h"
 
 namespace {
@@ -20,31 +21,6 @@ namespace {
   } while (0)
 
 #define ASSERT_AG_OK(call) ASSERT_EQ((call), AG_OK) << ag_last_error()
-
-/* A device copy of a host vector; freed on scope exit. */
-template <class T> class DeviceVec {
- public:
-  explicit DeviceVec(const std::vector<T> &host) : n_(host.size()) {
-    if (cudaMalloc(&p_, n_ * sizeof(T) + 1) != cudaSuccess) p_ = nullptr;
-    if (p_) cudaMemcpy(p_, host.data(), n_ * sizeof(T), cudaMemcpyHostToDevice);
-  }
-  explicit DeviceVec(size_t n) : DeviceVec(std::vector<T>(n)) {}
-  ~DeviceVec() { cudaFree(p_); }
-  DeviceVec(const DeviceVec &) = delete;
-  DeviceVec &operator=(const DeviceVec &) = delete;
-
-  T *get() const { return p_; }
-  std::vector<T> to_host() const {
-    std::vector<T> h(n_);
-    if (cudaDeviceSynchronize() == cudaSuccess)
-      cudaMemcpy(h.data(), p_, n_ * sizeof(T), cudaMemcpyDeviceToHost);
-    return h;
-  }
-
- private:
-  T *p_ = nullptr;
-  size_t n_;
-};
 
 TEST(GpuSelftest, BlockSum) {
   const int n = 1000;

@@ -84,6 +84,15 @@ void add_last_dim_cases(CaseList *out, ag_op op, bool weight, bool bias) {
   offset.inputs[0].lo = 30.0f;
   offset.inputs[0].hi = 32.0f;
   out->push_back(offset);
+  // Rows of whole 16-byte vectors for every dtype (520 and 2056 are multiples
+  // of 8): the vector loops of a warp row and of a block row.
+  out->push_back(norm_case(op, "vec_warp", last_dim({9, 520}, weight, bias), false));
+  OpCase vec_block = norm_case(op, "vec_block", last_dim({3, 2056}, weight, bias), false);
+  vec_block.inputs[0] = long_set({3, 2056});
+  out->push_back(vec_block);
+  // 531 rows: the affine column sums split into row chunks (the last one
+  // shorter) and add the partials; 40 columns leave a partial 32-wide tile.
+  out->push_back(norm_case(op, "row_chunks", last_dim({531, 40}, weight, bias), false));
 }
 
 OpCase group_case(const std::string &label, std::vector<int64_t> x, int64_t groups, bool fd,
@@ -128,6 +137,9 @@ AG_OP_CASES(norm) {
   long_rows.inputs[0] = long_set({2, 8, 1200});
   cases.push_back(long_rows);
   cases.push_back(group_case("nchw", {3, 6, 5, 7}, 6, false));
+  // [N, C] with 16 channels per group: rows of whole vectors whose weights
+  // are contiguous; 300 samples split the affine column sums into chunks.
+  cases.push_back(group_case("nc_vec", {300, 48}, 3, false));
   cases.push_back(batch_case("train_nc", {4, 3}, true, true));
   cases.push_back(batch_case("train_ncl", {2, 3, 5}, true, true));
   cases.push_back(batch_case("train_nchw", {3, 4, 5, 7}, true, false));

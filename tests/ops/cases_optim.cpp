@@ -1,6 +1,7 @@
 // Op harness cases: optimizer steps and gradient-norm clipping. Sizes cover a
 // single element, sizes that are and are not multiples of the 4-wide vector
-// access, and more elements than one block takes.
+// access, more elements than one block takes, and (for the squared norm)
+// more than its whole grid takes in one sweep.
 #include "op_cases.h"
 
 using namespace ag_test;
@@ -74,5 +75,8 @@ AG_OP_CASES(optim) {
     add_sgd(&cases, label, kShapes[k]);
     add_clipping(&cases, label, kShapes[k]);
   }
+  // More elements than the squared norm's 1024 blocks take in one sweep, not
+  // a multiple of the vector width: every block loops and one has a tail.
+  cases.push_back(op_case(AG_OP_SQ_NORM, "grid_stride", {in({1100003}), f32_scalar(0, 3)}));
   return cases;
 }

@@ -1,6 +1,7 @@
 // Op harness cases: reductions over every axis position, keepdim on and off,
-// short rows (a warp per row), rows longer than a block, and inner axes both
-// short (a thread per line) and long (a block's warps split the axis).
+// short rows (a warp per row), rows longer than a block, inner axes both
+// short (a thread per line) and long (a block's warps split the axis), and
+// axes long enough to be split over blocks (two-stage reductions).
 #include "op_cases.h"
 
 using namespace ag_test;
@@ -34,6 +35,18 @@ AG_OP_CASES(reduce) {
     cases.push_back(reduction(op, "long_inner", {2, 300, 3}, 1, 0));  // warps split the axis
     cases.push_back(reduction(op, "tiles", {3, 70, 37}, -2, 1));     // a partial 32-wide tile
     cases.push_back(reduction(op, "batched", {2, 3, 257}, 2, 1));
+    // Too few blocks for the GPU: the axis is cut into chunks whose partials
+    // a second pass combines. A whole tensor as one row (ag_mean_all), with a
+    // shorter last chunk; three long rows; a long axis over few inner lines.
+    for (OpCase c : {reduction(op, "all_chunks", {40001}, 0, 0),
+                     reduction(op, "row_chunks", {3, 20000}, 1, 1)}) {
+      // The mean's gradient gy / n is below f16's smallest normal (6e-5) for
+      // most gy once n > 2^14, so its f16 rounding alone fails the gradient
+      // threshold; sum and max cover these f16 forward paths.
+      if (op == AG_OP_MEAN) c.dtypes = {AG_F32, AG_BF16};
+      cases.push_back(c);
+    }
+    cases.push_back(reduction(op, "inner_chunks", {5000, 3}, 0, 0));
   }
   // Finite differences cost two forwards per element: keep them to small shapes.
   for (auto &c : cases) {

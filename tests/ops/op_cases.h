@@ -15,7 +15,7 @@
 // CPU against the op's f64 reference (tests/ops/ref_<family>.cpp,
 // op_reference.h), the others against the CPU. Forward by NMSE (or bit for
 // bit), backward by NMSE, and in f32 the backend's gradients by central
-// finite differences.
+// finite differences. Non-finite values (an lse of +inf) must match exactly.
 #ifndef AG_OP_CASES_H
 #define AG_OP_CASES_H
 
@@ -54,6 +54,10 @@ struct OpCase {
   bool exact = false;              // forward must match its reference bit for bit
   double tol_scale = 1.0;          // multiplies the per-dtype NMSE thresholds
   std::vector<int> grad_outputs = {0};  // outputs given a random gradient
+  // Also bound the worst row's error (each last-dim row's max |got - want|
+  // relative to the tensor's largest |want|) of every output and gradient,
+  // so an error confined to one row (a tail tile) cannot hide in the NMSE.
+  bool row_check = false;
   bool finite_differences = true;  // check f32 gradients numerically
   double fd_eps = 1e-3, fd_atol = 2e-3, fd_rtol = 1e-2;
   // Piecewise linear with kinks (relu, max): the finite-difference check skips
