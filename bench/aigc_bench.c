@@ -174,7 +174,10 @@ static void print_peaks(const ag_backend *be, const ag_bench_peaks *p) {
 }
 
 static void print_table(const ag_bench_row *rows, int n) {
-  printf("%-16s %-5s %-40s %9s %9s %7s  %-14s %7s\n", "op", "dtype", "shape", "ms", "perf",
+  int op_width = 16; /* as wide as the longest row name, e.g. attention.d128.s16k.causal.bwd */
+  for (int i = 0; i < n; i++)
+    if ((int)strlen(rows[i].op) > op_width) op_width = (int)strlen(rows[i].op);
+  printf("%-*s %-5s %-40s %9s %9s %7s  %-14s %7s\n", op_width, "op", "dtype", "shape", "ms", "perf",
          "%peak", "baseline", "ratio");
   for (int i = 0; i < n; i++) {
     const ag_bench_row *r = &rows[i];
@@ -183,8 +186,8 @@ static void print_table(const ag_bench_row *rows, int n) {
     else snprintf(perf, sizeof perf, "%.1f GB/s", r->gbps);
     if (r->pct_peak > 0) snprintf(peak, sizeof peak, "%.1f", r->pct_peak);
     if (r->ratio > 0) snprintf(ratio, sizeof ratio, "%.2fx", r->ratio);
-    printf("%-16s %-5s %-40s %9.3f %9s %7s  %-14s %7s\n", r->op, r->dtype, r->shape, r->ms,
-           perf, peak, r->baseline[0] ? r->baseline : "-", ratio);
+    printf("%-*s %-5s %-40s %9.3f %9s %7s  %-14s %7s\n", op_width, r->op, r->dtype, r->shape,
+           r->ms, perf, peak, r->baseline[0] ? r->baseline : "-", ratio);
   }
 }
 

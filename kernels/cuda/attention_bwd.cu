@@ -390,6 +390,9 @@ static __global__ void __launch_bounds__(kAttnThreads) attn_bwd_q(BwdParams<T> p
 
 template <class T, int W>
 constexpr size_t bwd_smem() {
+  static_assert(sizeof(KvSmem<T, W>) <= kAttnSm80SmemLimit &&
+                    sizeof(QSmem<T, W>) <= kAttnSm80SmemLimit,
+                "a block fits sm_80's shared memory");
   return sizeof(KvSmem<T, W>) > sizeof(QSmem<T, W>) ? sizeof(KvSmem<T, W>) : sizeof(QSmem<T, W>);
 }
 

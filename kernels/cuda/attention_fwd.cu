@@ -51,6 +51,7 @@ struct FwdTraits {
   static_assert(QTile::elems <= stage_elems, "Q and the output rows fit in one stage");
   static constexpr int q_elems = q_in_regs ? 0 : QTile::elems;
   static constexpr size_t smem = (size_t)(q_elems + stages * stage_elems) * sizeof(T);
+  static_assert(smem <= kAttnSm80SmemLimit, "a block fits sm_80's shared memory");
 };
 
 /* The per-thread state of the warp's query rows: for m tile mt, row half h

@@ -62,6 +62,10 @@ namespace {
 constexpr int kAttnWarps = 4;
 constexpr int kAttnThreads = 32 * kAttnWarps;
 constexpr int kAttnMaxDim = 256;
+/* The most dynamic shared memory a block may opt in to on sm_80, the oldest
+ * architecture the kernels are built for (sm_90 allows 227 KB): every
+ * instantiation must fit it, which the kernels' traits assert. */
+constexpr size_t kAttnSm80SmemLimit = 163 * 1024;
 
 /* The instantiated tile width a head dim runs on; 0 when none (dim not a
  * positive multiple of 8, or above kAttnMaxDim). */

@@ -298,8 +298,11 @@ const char *base_name(const char *path) {
 }
 
 /* "file.cu:12" through addr2line, "function (object+0x1f0)" without line
- * tables, the object and offset when even that fails. `pc` is a return
- * address, so the access is the instruction before it. */
+ * tables, the object and offset when even that fails. An access inlined
+ * from a helper (an ag_emu_mma.h wrapper, a tile loader) is named with its
+ * callers up to the first .cu line, innermost first:
+ * "ag_emu_mma.h:160 < attention_tile.h:178 < attention_fwd.cu:87".
+ * `pc` is a return address, so the access is the instruction before it. */
 std::string symbolise(uintptr_t pc) {
   FindObject f;
   f.pc = pc - 1;
@@ -308,17 +311,24 @@ std::string symbolise(uintptr_t pc) {
   const uintptr_t off = pc - 1 - f.base;
   const std::string raw = format("%s+0x%" PRIxPTR, base_name(f.file.c_str()), off);
   const std::string cmd =
-      format("addr2line -e '%s' -f -C 0x%" PRIxPTR " 2>/dev/null", f.file.c_str(), off);
+      format("addr2line -e '%s' -f -C -i 0x%" PRIxPTR " 2>/dev/null", f.file.c_str(), off);
   FILE *p = popen(cmd.c_str(), "r");
   if (!p) return raw;
   char fn[2048] = "", loc[1024] = "";
-  const bool ok = std::fgets(fn, sizeof fn, p) && std::fgets(loc, sizeof loc, p);
+  std::string chain, first_fn;
+  for (int frame = 0; frame < 4 && std::fgets(fn, sizeof fn, p) && std::fgets(loc, sizeof loc, p);
+       frame++) {
+    fn[std::strcspn(fn, "\n")] = 0;
+    loc[std::strcspn(loc, "\n")] = 0;
+    if (frame == 0) first_fn = fn;
+    if (loc[0] == '?') break;
+    chain += (chain.empty() ? "" : " < ") + std::string(base_name(loc));
+    if (std::strstr(loc, ".cu:")) break; /* the kernel's own line: its callers are the emulator */
+  }
   pclose(p);
-  if (!ok) return raw;
-  fn[std::strcspn(fn, "\n")] = 0;
-  loc[std::strcspn(loc, "\n")] = 0;
-  if (loc[0] != '?') return base_name(loc);
-  return fn[0] != '?' ? format("%s (%s)", fn, raw.c_str()) : raw;
+  if (!chain.empty()) return chain;
+  return !first_fn.empty() && first_fn[0] != '?' ? format("%s (%s)", first_fn.c_str(), raw.c_str())
+                                                 : raw;
 }
 
 std::string thread_name(unsigned tid) {

@@ -5,8 +5,6 @@
  * mutations the checks exist for: a wrong lane mapping and a missing wait. */
 #include <gtest/gtest.h>
 
-#include <chrono>
-#include <cstdio>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -221,21 +219,6 @@ TEST(EmuMma, Exp2) {
   std::vector<float> y(x.size());
   ASSERT_AG_OK(ag_emu_mma_selftest_exp2(x.data(), y.data(), (int)x.size(), nullptr));
   for (size_t i = 0; i < x.size(); i++) EXPECT_EQ(y[i], std::exp2(x[i])) << x[i];
-}
-
-/* Emulation speed, for the record: a tile64 launch is 128 mmas, 80 ldmatrix
- * and 1024 cp.async. */
-TEST(EmuMma, Speed) {
-  const std::vector<uint16_t> a = mma_ref::to_bits(mma_ref::random_values(64 * 64, 41), false);
-  std::vector<float> d(64 * 64);
-  const int launches = 50;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < launches; i++)
-    ASSERT_AG_OK(ag_emu_mma_selftest_tile64(a.data(), a.data(), d.data(), 0, nullptr));
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const double mmas = 128.0 * launches / s;
-  std::printf("[ speed ] %.0f emulated mma.sync per second (with ldmatrix and cp.async)\n", mmas);
-  RecordProperty("mma_per_second", std::to_string((long long)mmas));
 }
 
 } /* namespace */
