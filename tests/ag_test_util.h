@@ -83,13 +83,15 @@ inline std::vector<float> read_floats(const ag_tensor *t) {
   return decode(t->dtype, read_bytes(t));
 }
 
-// Normalised mean squared error of `got` against `want` (ggml's metric).
-inline double nmse(const std::vector<float> &want, const std::vector<float> &got) {
+// Normalised mean squared error of `got` against `want` (ggml's metric), in
+// double whatever the element types.
+template <class W, class G>
+double nmse(const std::vector<W> &want, const std::vector<G> &got) {
   double err = 0.0, ref = 0.0;
   for (size_t i = 0; i < want.size(); i++) {
-    double d = (double)got[i] - want[i];
+    const double d = (double)got[i] - (double)want[i];
     err += d * d;
-    ref += (double)want[i] * want[i];
+    ref += (double)want[i] * (double)want[i];
   }
   return ref > 0 ? err / ref : err;
 }

@@ -481,16 +481,6 @@ FinitePart finite_part(const std::vector<W> &want, const std::vector<float> &got
   return f;
 }
 
-// ggml's metric, over the finite part.
-double finite_nmse(const FinitePart &f) {
-  double err = 0.0, ref = 0.0;
-  for (size_t i = 0; i < f.want.size(); i++) {
-    err += (f.got[i] - f.want[i]) * (f.got[i] - f.want[i]);
-    ref += f.want[i] * f.want[i];
-  }
-  return ref > 0 ? err / ref : err;
-}
-
 // The worst row (last dim) of a tensor: the largest |got - want| of any of
 // its elements, relative to the largest |want| of the whole tensor, over
 // finite pairs (finite_part checks the others). A whole-tensor NMSE lets an
@@ -550,7 +540,7 @@ void expect_close(const OpCase &c, const std::vector<W> &want, const std::vector
   ASSERT_EQ(got.size(), want.size());
   const FinitePart f = finite_part(want, got);
   EXPECT_EQ(f.mismatch, "") << "non-finite values must match exactly";
-  EXPECT_LE(finite_nmse(f), nmse_bound * c.tol_scale);
+  EXPECT_LE(nmse(f.want, f.got), nmse_bound * c.tol_scale);
   if (!c.row_check) return;
   const RowError r = worst_row(want, got, row_len);
   EXPECT_LE(r.error, row_bound) << "row " << r.row << " (of length " << row_len
